@@ -1,0 +1,52 @@
+"""The code location: every asset, check, job and resource of tardis_assets."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from tardis_assets.defs.backtest.assets import backtest_results
+from tardis_assets.defs.features.assets import bars
+from tardis_assets.defs.features.checks import bars_ohlc_consistent
+from tardis_assets.defs.jobs import JOBS
+from tardis_assets.defs.schedules import build_schedules, build_sensors
+from tardis_assets.defs.resources import (
+    LLMResource,
+    MarketResource,
+    WarehouseResource,
+    default_llm_resource,
+)
+from tardis_assets.defs.signals.assets import llm_signals
+from tardis_assets.defs.signals.checks import llm_signals_coverage
+from tardis_assets.defs.signals.costs import llm_costs
+from tardis_assets.defs.ticks.assets import news, raw_trades
+
+ASSETS = [raw_trades, news, bars, llm_signals, llm_costs, backtest_results]
+CHECKS = [bars_ohlc_consistent, llm_signals_coverage]
+
+
+def build_resources(
+    *,
+    warehouse: WarehouseResource | None = None,
+    market: MarketResource | None = None,
+    llm: LLMResource | None = None,
+) -> dict[str, dg.ConfigurableResource]:
+    """Resources with defaults from the environment; tests and the CLI override pieces."""
+    return {
+        "warehouse": warehouse or WarehouseResource(),
+        "market": market or MarketResource(),
+        "llm": llm or default_llm_resource(),
+    }
+
+
+def build_definitions(**overrides: dg.ConfigurableResource) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=JOBS,
+        schedules=build_schedules(),
+        sensors=build_sensors(),
+        resources=build_resources(**overrides),
+    )
+
+
+defs = build_definitions()

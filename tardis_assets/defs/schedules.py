@@ -1,0 +1,48 @@
+"""The daily schedule and the automation that carries a new day through the layers.
+
+The schedule materializes yesterday's ticks, news and bars shortly after the UTC day closes. The
+signal and backtest layers follow through eager automation conditions (evaluated by the
+automation sensor), which start them only once their upstream partition is updated: ``deps`` alone
+would let them start, and fail, before the bars exist.
+
+Both are off unless ``TARDIS_SCHEDULES=on`` is set where ``dagster dev`` runs (so tests and a
+casual ``make ui`` never start work on their own).
+"""
+
+import os
+
+import dagster as dg
+
+from tardis_assets.defs.jobs import market_job
+
+
+def _status_from_env() -> bool:
+    return os.environ.get("TARDIS_SCHEDULES", "off").lower() in {"1", "on", "true", "yes"}
+
+
+def build_schedules() -> list[dg.ScheduleDefinition]:
+    on = _status_from_env()
+    return [
+        dg.build_schedule_from_partitioned_job(
+            market_job,
+            name="market_daily_schedule",
+            description="Yesterday's ticks, news and bars, 30 minutes after the UTC day closes.",
+            hour_of_day=0,
+            minute_of_hour=30,
+            default_status=dg.DefaultScheduleStatus.RUNNING
+            if on
+            else dg.DefaultScheduleStatus.STOPPED,
+        )
+    ]
+
+
+def build_sensors() -> list[dg.SensorDefinition]:
+    on = _status_from_env()
+    return [
+        dg.AutomationConditionSensorDefinition(
+            "layer_automation",
+            target=dg.AssetSelection.all(),
+            default_status=dg.DefaultSensorStatus.RUNNING if on else dg.DefaultSensorStatus.STOPPED,
+            description="Materializes signals and backtests once their day's bars have landed.",
+        )
+    ]

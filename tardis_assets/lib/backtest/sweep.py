@@ -1,0 +1,567 @@
+"""Parameter sweeps of the dual moving-average crossover: grid or random, chunked, multi-core.
+
+How it stays fast and small:
+
+* Each moving average is computed once per unique window (from one shared running sum) into a
+  bank of at most ``max_indicator_bytes``; the fast windows stay in the bank while the slow
+  windows stream through it block by block. Only if the fast windows alone overflow half the
+  budget are they split, and then a slow window is recomputed once per fast group.
+* Combinations never materialize per-bar arrays: the kernel folds every metric into a running
+  state row, so memory is the bank plus a few floats per combination.
+* Time is walked in blocks of ``block_bars`` bars; every combination of a lane runs one block and
+  parks its state, so the block's prices and averages stay in cache across combinations.
+* Lanes are threads running ``nogil`` numba code on disjoint combinations: both cores work.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from numba import njit
+
+from tardis_assets.lib.backtest import kernel as kn
+from tardis_assets.lib.backtest.inputs import BarArrays, prepare_bars
+from tardis_assets.lib.backtest.metrics import METRIC_NAMES, finalize_stats
+from tardis_assets.lib.backtest.strategies import (
+    ExecutionParams,
+    cross_update,
+    moving_average_into,
+    running_sum,
+)
+
+DEFAULT_MAX_INDICATOR_BYTES = 512 * 1024 * 1024
+DEFAULT_BLOCK_BARS = 2048
+ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _check_windows(name: str, values: np.ndarray) -> None:
+    if values.size == 0:
+        raise ValueError(f"{name}: empty range of windows")
+    if (values < 1).any():
+        raise ValueError(f"{name}: window must be >= 1, got {int(values.min())}")
+
+
+def dual_ma_grid(fast: list[int] | np.ndarray, slow: list[int] | np.ndarray) -> pl.DataFrame:
+    """Every (fast, slow) pair with fast < slow, as a frame with Int64 columns fast, slow."""
+    f = np.unique(np.asarray(fast, dtype=np.int64))
+    s = np.unique(np.asarray(slow, dtype=np.int64))
+    _check_windows("fast", f)
+    _check_windows("slow", s)
+    ff, ss = np.meshgrid(f, s, indexing="ij")
+    keep = ff < ss
+    if not keep.any():
+        raise ValueError("grid is empty: no fast window is shorter than a slow window")
+    return pl.DataFrame({"fast": ff[keep], "slow": ss[keep]})
+
+
+def dual_ma_random(
+    n: int, fast_range: tuple[int, int], slow_range: tuple[int, int], seed: int = 0
+) -> pl.DataFrame:
+    """``n`` distinct random (fast, slow) pairs, windows drawn from inclusive ranges, fast < slow.
+
+    Seeded, so the same call is the same search (and a result can be reproduced).
+    """
+    if n < 1:
+        raise ValueError(f"random search needs n >= 1 combinations, got {n}")
+    (f_lo, f_hi), (s_lo, s_hi) = fast_range, slow_range
+    if f_lo < 1 or s_lo < 1 or f_hi < f_lo or s_hi < s_lo:
+        raise ValueError(f"bad window ranges fast={fast_range} slow={slow_range}")
+    grid = dual_ma_grid(np.arange(f_lo, f_hi + 1), np.arange(s_lo, s_hi + 1))
+    if n > grid.height:
+        raise ValueError(f"asked for {n} distinct combinations, the ranges only hold {grid.height}")
+    rng = np.random.default_rng(seed)
+    return grid[np.sort(rng.choice(grid.height, size=n, replace=False))]
+
+
+@njit(cache=True, nogil=True)
+def max_block_len(bounds: np.ndarray) -> int:
+    """Longest block between consecutive bounds."""
+    m = 1
+    for b in range(bounds.shape[0] - 1):
+        m = max(m, bounds[b + 1] - bounds[b])
+    return m
+
+
+@njit(cache=True, nogil=True)
+def snapshot(state: np.ndarray, c0: int, c1: int, snap: np.ndarray, part: int) -> None:
+    """At the end of CSCV partition ``part`` record cumulative return sums of rows [c0, c1)."""
+    if part < 0:
+        return
+    for k in range(c0, c1):
+        snap[k, part, 0] = state[k, kn.S_SUM]
+        snap[k, part, 1] = state[k, kn.S_SUMSQ]
+        snap[k, part, 2] = state[k, kn.S_N]
+
+
+def block_bounds(n: int, block: int, n_parts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Time-block edges (every ``block`` bars plus the CSCV partition edges) and, per block,
+    the partition whose end it is (-1 if none)."""
+    part_edges = (
+        np.array([len(p) for p in np.array_split(np.arange(n), n_parts)]).cumsum()
+        if n_parts
+        else np.array([], dtype=np.int64)
+    )
+    bounds = np.unique(np.concatenate([np.arange(0, n, block), part_edges, [0, n]])).astype(
+        np.int64
+    )
+    snap_at = np.full(bounds.size - 1, -1, dtype=np.int64)
+    for p, edge in enumerate(part_edges):
+        snap_at[int(np.searchsorted(bounds, edge)) - 1] = p
+    return bounds, snap_at
+
+
+@njit(cache=True, nogil=True)
+def _dual_ma_lane(
+    open_: np.ndarray,
+    close: np.ndarray,
+    cost_frac: np.ndarray,
+    bank: np.ndarray,
+    fast_row: np.ndarray,
+    slow_row: np.ndarray,
+    state: np.ndarray,
+    c0: int,
+    c1: int,
+    bounds: np.ndarray,
+    snap_at: np.ndarray,
+    snap: np.ndarray,
+    size: float,
+    fee: float,
+    stop_loss: float,
+    take_profit: float,
+    holding_bars: int,
+    allow_short: bool,
+) -> None:
+    """Run combinations ``[c0, c1)`` over all bars, block by block (one thread's share)."""
+    buf = np.empty(max_block_len(bounds), dtype=np.int8)
+    unused = np.empty((5, 1))
+    for b in range(bounds.shape[0] - 1):
+        i0 = bounds[b]
+        i1 = bounds[b + 1]
+        for k in range(c0, c1):
+            fast = bank[fast_row[k]]
+            slow = bank[slow_row[k]]
+            side = state[k, kn.S_STRAT_A]
+            nxt = int(state[k, kn.S_NEXT_ACTION])
+            for i in range(i0, i1):
+                buf[i - i0] = nxt
+                side, a = cross_update(side, fast[i], slow[i])
+                if a == kn.ACTION_SHORT and not allow_short:
+                    a = kn.ACTION_FLAT
+                nxt = a
+            state[k, kn.S_STRAT_A] = side
+            state[k, kn.S_NEXT_ACTION] = nxt
+            kn.run_block(
+                state,
+                k,
+                open_,
+                close,
+                cost_frac,
+                buf,
+                i0,
+                i0,
+                i1,
+                size,
+                fee,
+                stop_loss,
+                take_profit,
+                holding_bars,
+                allow_short,
+                False,
+                unused,
+            )
+        snapshot(state, c0, c1, snap, snap_at[b])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def order_masks(fast: np.ndarray, slow: np.ndarray, s0: int, m: int) -> tuple[np.uint64, np.uint64]:
+    """Bit j set where fast > slow (first mask) or fast < slow (second) at bar s0 + j.
+
+    The full 64-bar case has a constant trip count so the compiler can vectorize it; that
+    loop is the only per-bar work the fast lane does for most bars.
+    """
+    gt = np.uint64(0)
+    lt = np.uint64(0)
+    if m == 64:
+        f = fast[s0 : s0 + 64]
+        s = slow[s0 : s0 + 64]
+        for j in range(64):
+            gt |= np.uint64(f[j] > s[j]) << np.uint64(j)
+            lt |= np.uint64(f[j] < s[j]) << np.uint64(j)
+    else:
+        for j in range(m):
+            gt |= np.uint64(fast[s0 + j] > slow[s0 + j]) << np.uint64(j)
+            lt |= np.uint64(fast[s0 + j] < slow[s0 + j]) << np.uint64(j)
+    return gt, lt
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _event_bar(
+    state: np.ndarray,
+    k: int,
+    open_: np.ndarray,
+    close: np.ndarray,
+    cost_frac: np.ndarray,
+    evbuf: np.ndarray,
+    i: int,
+    act: int,
+    fee: float,
+    unused: np.ndarray,
+) -> None:
+    evbuf[0] = act
+    kn.run_block(
+        state,
+        k,
+        open_,
+        close,
+        cost_frac,
+        evbuf,
+        i,
+        i,
+        i + 1,
+        1.0,
+        fee,
+        0.0,
+        0.0,
+        0,
+        False,
+        False,
+        unused,
+    )
+
+
+@njit(cache=True, nogil=True)
+def _dual_ma_long_lane(
+    open_: np.ndarray,
+    close: np.ndarray,
+    cost_frac: np.ndarray,
+    prefix: np.ndarray,
+    coarse: np.ndarray,
+    fine: np.ndarray,
+    bank: np.ndarray,
+    fast_row: np.ndarray,
+    slow_row: np.ndarray,
+    first_valid: np.ndarray,
+    state: np.ndarray,
+    c0: int,
+    c1: int,
+    bounds: np.ndarray,
+    snap_at: np.ndarray,
+    snap: np.ndarray,
+    fee: float,
+) -> None:
+    """`_dual_ma_lane` for the common case long-only, all-in, no stops or holding limit.
+
+    Per aligned sub-block of bars, a branch-free count of fast > slow and fast < slow shows
+    whether the averages can have crossed; only then are its bars scanned. Only bars where an
+    action arrives go through `kernel.run_block`; the stretches between them are flat or a fully
+    invested long, which `kernel.hold_segment` advances from shared prefix sums and block
+    extremes. Same results as the general lane (tested), many times faster.
+    """
+    sub = kn.SUB
+    evbuf = np.zeros(1, dtype=np.int8)
+    unused = np.empty((5, 1))
+    ev_at = np.empty(sub + 1, dtype=np.int64)
+    ev_act = np.empty(sub + 1, dtype=np.int64)
+    for b in range(bounds.shape[0] - 1):
+        i0 = bounds[b]
+        i1 = bounds[b + 1]
+        for k in range(c0, c1):
+            fast = bank[fast_row[k]]
+            slow = bank[slow_row[k]]
+            fv = first_valid[k]
+            side = state[k, kn.S_STRAT_A]
+            nxt = int(state[k, kn.S_NEXT_ACTION])
+            pos = i0  # start of the stretch not yet advanced
+            for s0 in range(i0, i1, sub):
+                s1 = min(i1, s0 + sub)
+                ne = 0
+                if nxt != kn.ACTION_KEEP:
+                    ev_at[0] = s0
+                    ev_act[0] = nxt
+                    ne = 1
+                    nxt = kn.ACTION_KEEP
+                m = s1 - s0
+                full = ALL_BITS >> np.uint64(64 - m)
+                gt, lt = order_masks(fast, slow, s0, m)
+                if side != 0.0 and (gt | lt) == full:
+                    # No ties and no warm-up NaN: the crossings are the bits where "above"
+                    # differs from the bar before (the side carried in for the first bar).
+                    prev = np.uint64(1) if side > 0.0 else np.uint64(0)
+                    flips = (gt ^ ((gt << np.uint64(1)) | prev)) & full
+                    while flips != np.uint64(0):
+                        low = flips & (~flips + np.uint64(1))
+                        j = math.frexp(float(low))[1] - 1
+                        a = kn.ACTION_LONG if (gt >> np.uint64(j)) & np.uint64(1) else kn.ACTION_FLAT
+                        if s0 + j + 1 < s1:
+                            ev_at[ne] = s0 + j + 1
+                            ev_act[ne] = a
+                            ne += 1
+                        else:
+                            nxt = a
+                        flips ^= low
+                    side = 1.0 if (gt >> np.uint64(m - 1)) & np.uint64(1) else -1.0
+                elif gt != np.uint64(0) or lt != np.uint64(0) or s1 > fv:
+                    for i in range(max(s0, fv), s1):
+                        f = fast[i]
+                        s = slow[i]
+                        above = f > s
+                        below = f < s
+                        up = above & (side < 0.0)
+                        down = below & (side > 0.0)
+                        side = 1.0 if above else (-1.0 if below else side)
+                        if up | down:
+                            a = kn.ACTION_LONG if up else kn.ACTION_FLAT
+                            if i + 1 < s1:
+                                ev_at[ne] = i + 1
+                                ev_act[ne] = a
+                                ne += 1
+                            else:
+                                nxt = a
+                for e in range(ne):
+                    i = ev_at[e]
+                    if i > pos:
+                        kn.hold_segment(state, k, close, prefix, coarse, fine, pos, i)
+                    _event_bar(state, k, open_, close, cost_frac, evbuf, i, ev_act[e], fee, unused)
+                    pos = i + 1
+            if i1 > pos:
+                kn.hold_segment(state, k, close, prefix, coarse, fine, pos, i1)
+            state[k, kn.S_STRAT_A] = side
+            state[k, kn.S_NEXT_ACTION] = nxt
+        snapshot(state, c0, c1, snap, snap_at[b])
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Windows whose averages sit in the bank together, and the combinations they serve."""
+
+    windows: np.ndarray
+    combos: np.ndarray
+
+
+def plan_chunks(fast: np.ndarray, slow: np.ndarray, max_windows: int) -> list[Chunk]:
+    """Group combinations so each chunk needs at most ``max_windows`` averages.
+
+    Fast windows are kept for the whole group (they pair with many slow windows); slow windows
+    not already in the group are added in blocks that fill the remaining room.
+    """
+    if max_windows < 2:
+        raise ValueError("the indicator budget must hold at least two moving averages")
+    uf = np.unique(fast)
+    group = max(1, min(uf.size, max_windows // 2)) if uf.size > max_windows - 1 else uf.size
+    chunks: list[Chunk] = []
+    for g0 in range(0, uf.size, group):
+        fwin = uf[g0 : g0 + group]
+        in_group = np.isin(fast, fwin)
+        idx = np.flatnonzero(in_group)
+        extra = np.setdiff1d(np.unique(slow[idx]), fwin)
+        room = max_windows - fwin.size
+        if extra.size == 0:
+            chunks.append(Chunk(windows=fwin, combos=idx))
+            continue
+        for b0 in range(0, extra.size, room):
+            swin = extra[b0 : b0 + room]
+            sel = np.isin(slow[idx], swin)
+            if b0 == 0:
+                sel |= np.isin(slow[idx], fwin)
+            chunks.append(Chunk(windows=np.concatenate([fwin, swin]), combos=idx[sel]))
+    return chunks
+
+
+def _lanes(n: int, n_threads: int) -> list[tuple[int, int]]:
+    bounds = np.linspace(0, n, n_threads + 1).astype(np.int64)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def is_fast_path(execution: ExecutionParams) -> bool:
+    """Whether the prefix-sum lane applies: long-only, all-in, no stops, no holding limit."""
+    return (
+        not execution.allow_short
+        and execution.position_size == 1.0
+        and execution.stop_loss == 0.0
+        and execution.take_profit == 0.0
+        and execution.holding_bars == 0
+    )
+
+
+@dataclass
+class SweepOutput:
+    """A sweep's results frame (params + metrics per combination, input order) and, when asked,
+    per-partition return sums for CSCV: ``partition_stats[j, k, p]`` with j = 0 sum, 1 sum of
+    squares, 2 bar count of combination k in contiguous partition p."""
+
+    results: pl.DataFrame
+    partition_stats: np.ndarray | None
+    n_bars: int
+    bars_per_year: float
+
+
+def sweep_dual_ma(
+    bars: pl.DataFrame | BarArrays,
+    combos: pl.DataFrame,
+    execution: ExecutionParams | None = None,
+    **kwargs: object,
+) -> pl.DataFrame:
+    """Backtest every (fast, slow) row of ``combos``; return params + all metrics per row
+    (keyword options as `run_sweep`)."""
+    return run_sweep(bars, combos, execution, **kwargs).results
+
+
+def run_sweep(
+    bars: pl.DataFrame | BarArrays,
+    combos: pl.DataFrame,
+    execution: ExecutionParams | None = None,
+    *,
+    bars_per_year: float | None = None,
+    n_threads: int | None = None,
+    max_indicator_bytes: int = DEFAULT_MAX_INDICATOR_BYTES,
+    block_bars: int = DEFAULT_BLOCK_BARS,
+    use_fast_path: bool = True,
+    cscv_splits: int = 0,
+) -> SweepOutput:
+    """Backtest every (fast, slow) row of ``combos`` with the shared kernel.
+
+    Semantics are exactly `engine.run_dual_ma`'s: a crossing at bar i's close trades at bar
+    i+1's open, with the costs of ``execution``. ``cscv_splits`` > 0 also records per-partition
+    return sums so `overfitting.pbo_cscv` can run on every combination without per-bar arrays.
+    """
+    execution = execution or ExecutionParams()
+    arrays = bars if isinstance(bars, BarArrays) else prepare_bars(bars, bars_per_year)
+    if not isinstance(combos, pl.DataFrame) or not {"fast", "slow"} <= set(combos.columns):
+        raise ValueError("combos must be a polars DataFrame with integer columns fast, slow")
+    if combos.height == 0:
+        raise ValueError("combos: empty parameter range (no combinations to run)")
+    fast = combos.get_column("fast").to_numpy().astype(np.int64)
+    slow = combos.get_column("slow").to_numpy().astype(np.int64)
+    _check_windows("fast", fast)
+    _check_windows("slow", slow)
+    if (fast >= slow).any():
+        row = int(np.argmax(fast >= slow))
+        raise ValueError(f"combos row {row}: fast window {fast[row]} must be < slow {slow[row]}")
+    if block_bars < 1:
+        raise ValueError(f"block_bars must be >= 1, got {block_bars}")
+    n = len(arrays)
+    threads = n_threads or os.cpu_count() or 1
+    max_windows = max(2, int(max_indicator_bytes // (8 * n)))
+    cost_frac = np.ascontiguousarray(execution.slippage_bps / 1e4 + arrays.half_spread_frac)
+    cs = running_sum(arrays.close)
+    fast_path = use_fast_path and is_fast_path(execution)
+    prefix = kn.asset_prefix(arrays.close) if fast_path else np.zeros((1, 6))
+    coarse = kn.close_extremes(arrays.close, kn.SUB) if fast_path else np.zeros((2, 1))
+    fine = kn.close_extremes(arrays.close, kn.FINE) if fast_path else np.zeros((2, 1))
+    if cscv_splits < 0 or (cscv_splits and cscv_splits > n):
+        raise ValueError(f"cscv_splits must be in [0, {n}], got {cscv_splits}")
+    bounds, snap_at = block_bounds(n, int(block_bars), int(cscv_splits))
+    snaps = np.zeros((combos.height, max(1, cscv_splits), 3))
+    state = np.empty((combos.height, kn.STATE_SIZE))
+    for k in range(combos.height):
+        kn.init_state(state, k, 1.0)
+    chunks = plan_chunks(fast, slow, max_windows)
+    bank = np.empty((min(max_windows, max(c.windows.size for c in chunks)), n))
+    loaded: dict[int, int] = {}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for chunk in chunks:
+            need = [int(w) for w in chunk.windows if int(w) not in loaded]
+            keep = {w: r for w, r in loaded.items() if w in set(chunk.windows.tolist())}
+            free = [r for r in range(bank.shape[0]) if r not in keep.values()]
+            jobs = []
+            for w, r in zip(need, free, strict=False):
+                keep[w] = r
+                jobs.append(pool.submit(moving_average_into, cs, w, bank[r]))
+            for j in jobs:
+                j.result()
+            loaded = keep
+            rows = chunk.combos
+            fast_row = np.array([loaded[int(w)] for w in fast[rows]], dtype=np.int64)
+            slow_row = np.array([loaded[int(w)] for w in slow[rows]], dtype=np.int64)
+            sub = np.ascontiguousarray(state[rows])
+            snap_sub = np.zeros((rows.size, max(1, cscv_splits), 3))
+            if fast_path:
+                first_valid = slow[rows] - 1
+                lane_args = [
+                    (
+                        _dual_ma_long_lane,
+                        arrays.open,
+                        arrays.close,
+                        cost_frac,
+                        prefix,
+                        coarse,
+                        fine,
+                        bank,
+                        fast_row,
+                        slow_row,
+                        first_valid,
+                        sub,
+                        c0,
+                        c1,
+                        bounds,
+                        snap_at,
+                        snap_sub,
+                        execution.fee_bps / 1e4,
+                    )
+                    for c0, c1 in _lanes(rows.size, threads)
+                ]
+            else:
+                lane_args = [
+                    (
+                        _dual_ma_lane,
+                        arrays.open,
+                        arrays.close,
+                        cost_frac,
+                        bank,
+                        fast_row,
+                        slow_row,
+                        sub,
+                        c0,
+                        c1,
+                        bounds,
+                        snap_at,
+                        snap_sub,
+                        float(execution.position_size),
+                        execution.fee_bps / 1e4,
+                        float(execution.stop_loss),
+                        float(execution.take_profit),
+                        int(execution.holding_bars),
+                        bool(execution.allow_short),
+                    )
+                    for c0, c1 in _lanes(rows.size, threads)
+                ]
+            futures = [pool.submit(*args) for args in lane_args]
+            for f in futures:
+                f.result()
+            state[rows] = sub
+            snaps[rows] = snap_sub
+    parts = None
+    if cscv_splits:
+        cum = snaps.transpose(2, 0, 1)  # (3, combos, parts), cumulative
+        parts = np.diff(cum, axis=2, prepend=0.0)
+    return SweepOutput(
+        results=results_frame(combos, state, arrays.bars_per_year),
+        partition_stats=parts,
+        n_bars=n,
+        bars_per_year=arrays.bars_per_year,
+    )
+
+
+def results_frame(params: pl.DataFrame, state: np.ndarray, bars_per_year: float) -> pl.DataFrame:
+    """Params columns + metric columns; undefined ratios become nulls so sorting ranks them last."""
+    cols = finalize_stats(state, bars_per_year)
+    cols["total_cost"] = state[:, kn.S_COST]
+    metrics = (
+        pl.DataFrame({name: cols[name] for name in (*METRIC_NAMES, "total_cost")})
+        .with_columns(pl.all().fill_nan(None))
+        .with_columns(pl.col("n_trades").cast(pl.Int64))
+    )
+    return pl.concat([params, metrics], how="horizontal")
+
+
+def top_n(results: pl.DataFrame, n: int = 10, by: str = "sharpe") -> pl.DataFrame:
+    """Best ``n`` rows by ``by`` (descending; nulls last)."""
+    if by not in results.columns:
+        raise ValueError(f"cannot rank by {by!r}: not a results column {results.columns}")
+    return results.sort(by, descending=True, nulls_last=True).head(n)

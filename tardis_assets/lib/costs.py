@@ -1,0 +1,91 @@
+"""LLM cost reporting: DuckDB views over the ledger and the per-partition stats, and the table the
+CLI and the costs asset print.
+
+Spend comes from ``llm_calls`` (append-only: every paid attempt-group ever made), dated by when the
+request was made. Cache savings come from ``llm_partition_stats``: what the latest run of each
+partition served from the cache would have cost, dated by that run.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from tardis_assets.lib.warehouse import Warehouse
+
+GROUPINGS = ("day", "kind", "model", "provider")
+
+COST_VIEWS = (
+    """CREATE OR REPLACE VIEW llm_cost_by_model AS
+    WITH spend AS (
+        SELECT CAST(make_timestamp(requested_at_us) AS DATE) AS day, kind, provider,
+               coalesce(model_returned, model_requested) AS model,
+               count(*) AS calls, sum(attempts) AS http_attempts,
+               count(*) FILTER (WHERE status <> 'ok') AS failed,
+               sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out,
+               sum(cost_usd) AS cost_usd
+        FROM llm_calls GROUP BY ALL),
+    saved AS (
+        SELECT CAST(materialized_at AT TIME ZONE 'UTC' AS DATE) AS day, kind, provider, model,
+               sum(cache_hits) AS cache_hits, sum(cache_savings_usd) AS cache_savings_usd
+        FROM llm_partition_stats GROUP BY ALL)
+    SELECT day, kind, provider, model,
+           coalesce(calls, 0) AS calls, coalesce(http_attempts, 0) AS http_attempts,
+           coalesce(failed, 0) AS failed, coalesce(tokens_in, 0) AS tokens_in,
+           coalesce(tokens_out, 0) AS tokens_out, coalesce(cost_usd, 0) AS cost_usd,
+           coalesce(cache_hits, 0) AS cache_hits,
+           coalesce(cache_savings_usd, 0) AS cache_savings_usd
+    FROM spend FULL OUTER JOIN saved USING (day, kind, provider, model)""",
+    """CREATE OR REPLACE VIEW llm_cost_daily AS
+    SELECT day, sum(calls) AS calls, sum(http_attempts) AS http_attempts, sum(failed) AS failed,
+           sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out, sum(cost_usd) AS cost_usd,
+           sum(cache_hits) AS cache_hits, sum(cache_savings_usd) AS cache_savings_usd
+    FROM llm_cost_by_model GROUP BY day""",
+)
+
+
+def create_cost_views(warehouse: Warehouse) -> None:
+    """(Re)create the cost views; needs llm_calls and llm_partition_stats to exist."""
+    warehouse.execute(list(COST_VIEWS))
+
+
+def cost_report(
+    warehouse: Warehouse, *, by: str = "day", days: int | None = None, today: date | None = None
+) -> pl.DataFrame:
+    """Cost, calls, tokens, cache hits and savings grouped by ``by`` over the last ``days`` days."""
+    if by not in GROUPINGS:
+        raise ValueError(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}")
+    if days is not None and days <= 0:
+        raise ValueError(f"--days must be positive, got {days}")
+    if not warehouse.table_exists("llm_cost_by_model"):
+        raise LookupError(
+            f"no LLM cost data in {warehouse.path} yet: materialize llm_signals first"
+        )
+    since = (today or date.today()) - timedelta(days=days - 1) if days else date(1970, 1, 1)
+    return warehouse.read(
+        f"""SELECT {by}, sum(calls) AS calls, sum(failed) AS failed, sum(tokens_in) AS tokens_in,
+                   sum(tokens_out) AS tokens_out, round(sum(cost_usd), 6) AS cost_usd,
+                   sum(cache_hits) AS cache_hits,
+                   round(sum(cache_savings_usd), 6) AS cache_savings_usd
+            FROM llm_cost_by_model WHERE day >= ? GROUP BY {by} ORDER BY {by}""",
+        [since],
+    )
+
+
+def format_costs(frame: pl.DataFrame) -> str:
+    """Fixed-width text with a total row, for the terminal and the asset's metadata."""
+    if frame.is_empty():
+        return "no LLM calls in the selected period"
+    key = frame.columns[0]
+    totals = frame.select(pl.exclude(key).sum().round(6)).with_columns(pl.lit("total").alias(key))
+    table = pl.concat(
+        [frame.with_columns(pl.col(key).cast(pl.String)), totals.select(frame.columns)]
+    )
+    cells = [[str(v) for v in row] for row in table.rows()]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(table.columns)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) for v, w in zip(values, widths, strict=True))
+
+    return "\n".join([line(table.columns), line(["-" * w for w in widths]), *map(line, cells)])

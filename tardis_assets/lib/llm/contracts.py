@@ -1,0 +1,163 @@
+"""Public data shapes of the LLM gateway.
+
+These dataclasses are the seam between the gateway and the Dagster wiring: the wiring builds
+`SignalRequest`s from bars, calls `run_signals`, and writes `SignalResult`s and `LedgerRow`s to
+DuckDB. Keeping them free of behaviour lets both sides evolve independently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+KINDS: tuple[str, ...] = ("sentiment", "pattern", "risk")
+
+STATUS_OK = "ok"
+STATUS_PARSE_ERROR = "parse_error"
+STATUS_PROVIDER_ERROR = "provider_error"
+STATUS_BREAKER_OPEN = "breaker_open"
+STATUS_BUDGET_EXHAUSTED = "budget_exhausted"
+STATUS_LOOKAHEAD_REFUSED = "lookahead_refused"
+STATUS_REPLAY_MISS = "replay_miss"
+
+STATUSES: tuple[str, ...] = (
+    STATUS_OK,
+    STATUS_PARSE_ERROR,
+    STATUS_PROVIDER_ERROR,
+    STATUS_BREAKER_OPEN,
+    STATUS_BUDGET_EXHAUSTED,
+    STATUS_LOOKAHEAD_REFUSED,
+    STATUS_REPLAY_MISS,
+)
+
+
+@dataclass(frozen=True)
+class SignalRequest:
+    """One question for one bar window; identical requests produce identical prompts."""
+
+    kind: str
+    exchange: str
+    symbol: str
+    bar_start_us: int
+    window_us: int
+    features: Mapping[str, float | None]
+    headlines: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"SignalRequest.kind must be one of {KINDS}, got {self.kind!r}")
+        if self.window_us <= 0:
+            raise ValueError(f"SignalRequest.window_us must be > 0, got {self.window_us}")
+
+
+@dataclass
+class SignalResult:
+    """The answer to one request; `value` is None whenever `status` is not "ok"."""
+
+    kind: str
+    exchange: str
+    symbol: str
+    bar_start_us: int
+    status: str
+    value: float | None
+    confidence: float | None
+    label: str | None
+    model: str | None
+    model_cutoff: date | None
+    available_at_us: int | None
+    request_hash: str
+    cache_hit: bool
+    error: str | None = None
+
+
+@dataclass
+class LedgerRow:
+    """One row of `llm_calls`: everything spent (or saved) to answer one request."""
+
+    request_hash: str
+    kind: str
+    provider: str
+    model_requested: str
+    model_returned: str | None
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    estimated: bool
+    latency_ms: float
+    attempts: int
+    cache_hit: bool
+    status: str
+    error: str | None
+    requested_at_us: int
+    day: date
+
+
+@dataclass
+class GatewayConfig:
+    """Everything a run needs; secrets arrive already resolved (never read from env here)."""
+
+    provider: str = "offline"
+    base_url: str | None = None
+    # repr=False: a logged config must never show the key.
+    api_key: str | None = field(default=None, repr=False)
+    routing_path: Path | None = None
+    cache_path: Path = field(default_factory=lambda: Path("data/llm_cache/cache.sqlite"))
+    replay_only: bool = False
+    allow_in_sample: bool = False
+    budget_run_usd: float | None = None
+    budget_day_usd: float | None = None
+    max_concurrency: int = 64
+    request_timeout_s: float = 30.0
+    # Kind -> route name in the routing table (e.g. {"sentiment": "fast"}); None = route per kind.
+    routes: Mapping[str, str] | None = None
+    # Retry policy (openai-python defaults); tests shrink the delays.
+    max_attempts: int = 4
+    max_elapsed_s: float = 120.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 8.0
+    retry_after_cap_s: float = 60.0
+    # Circuit breaker: consecutive failures before opening, and the minimum open time.
+    breaker_failure_threshold: int = 8
+    breaker_cooldown_s: float = 15.0
+    # How often on_progress is called at least (seconds).
+    progress_interval_s: float = 2.0
+    # HTTP transport: "aiohttp" (httpx API over aiohttp, fastest measured) or "httpx".
+    transport: str = "aiohttp"
+    temperature: float = 0.0
+
+
+@dataclass
+class GatewayReport:
+    """What a run did: results in request order plus the cost accounting."""
+
+    results: list[SignalResult]
+    ledger: list[LedgerRow]
+    http_requests: int
+    cache_hits: int
+    cost_usd: float
+    not_sent: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Snapshot passed to the progress callback."""
+
+    done: int
+    total: int
+    elapsed_s: float
+    rate_per_s: float
+    cost_usd: float
+    cache_hits: int
+    http_requests: int
+    failed: int
+
+    def line(self) -> str:
+        """A one-line human summary, for logs."""
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        return (
+            f"llm {self.done}/{self.total} ({pct:.0f}%) {self.rate_per_s:.0f} req/s "
+            f"cost ${self.cost_usd:.4f} cache_hits {self.cache_hits} http {self.http_requests} "
+            f"failed {self.failed}"
+        )

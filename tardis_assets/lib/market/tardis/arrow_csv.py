@@ -1,0 +1,69 @@
+"""Fast streaming CSV reader: ISA-L gzip + Arrow's multi-threaded CSV parser.
+
+Measured on a 10M-row trades day (2 cores): DuckDB's own ``read_csv`` of a ``.csv.gz`` inflates
+and parses on one pipeline (about 10 CPU-seconds for CSV -> Parquet); ISA-L inflates the same
+file in 0.9 CPU-s (``gzip -dc`` needs 4) and Arrow parses blocks in parallel, so the whole
+CSV -> Parquet costs about 8.5 CPU-s spread over both cores. DuckDB still writes the Parquet file
+(scanning this reader as an Arrow stream), so the file format is the same on either path.
+
+Arrow's errors carry no reliable line number, so callers treat any failure here as "this file is
+not clean" and re-read it with DuckDB's reader, whose errors name the line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from tardis_assets.lib.market.tardis.schemas import Kind, columns
+
+_ARROW: dict[Kind, pa.DataType] = {
+    Kind.TEXT: pa.string(),
+    Kind.MICROS: pa.int64(),
+    Kind.NUMBER: pa.float64(),
+    Kind.FLAG: pa.bool_(),
+}
+BLOCK_BYTES = 8 << 20
+
+
+def arrow_schema(data_type: str) -> pa.Schema:
+    return pa.schema([(c.name, _ARROW[c.kind]) for c in columns(data_type)])
+
+
+def _open_gzip(path: Path) -> Any:
+    try:
+        from isal import igzip  # optional: ~4x faster inflate than zlib
+    except ImportError:
+        return pa.input_stream(str(path), compression="gzip")
+    return igzip.open(path, "rb")
+
+
+@contextlib.contextmanager
+def open_csv_stream(path: Path, data_type: str, gz: bool) -> Iterator[pa.RecordBatchReader]:
+    """Record batches of the data rows (header skipped: it is checked separately)."""
+    source = _open_gzip(path) if gz else pa.input_stream(str(path))
+    try:
+        schema = arrow_schema(data_type)
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(
+                column_names=schema.names, skip_rows=1, block_size=BLOCK_BYTES
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=schema,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                true_values=["true"],
+                false_values=["false"],
+            ),
+        )
+        yield reader
+    finally:
+        source.close()

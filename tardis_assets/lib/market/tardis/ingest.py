@@ -1,0 +1,204 @@
+"""Streaming CSV(.gz) -> zstd Parquet, validated, published atomically.
+
+DuckDB's CSV reader streams the file with explicit column types (no sniffing) and ``COPY`` writes
+Parquet row group by row group, so memory stays bounded for a 50M-row day. The Parquet file is
+written next to its destination under a temporary name, validated, and only then renamed over the
+destination: a failure at any step leaves whatever was at ``dest`` before untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from tardis_assets.lib.market.tardis.arrow_csv import open_csv_stream
+from tardis_assets.lib.market.tardis.duck import ingest_connection, sql_string, translate_error
+from tardis_assets.lib.market.tardis.errors import TardisFileError
+from tardis_assets.lib.market.tardis.header import check_header, is_gzip
+from tardis_assets.lib.market.tardis.schemas import (
+    DATA_TYPES,
+    column_names,
+    duckdb_columns,
+    polars_schema,
+)
+from tardis_assets.lib.market.tardis.validate import (
+    ScanSummary,
+    row_filter_sql,
+    scan_and_check,
+    summary_from_metadata,
+)
+
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    rows: int
+    min_timestamp: int | None  # µs, of the exchange ``timestamp`` column
+    max_timestamp: int | None
+    dest: Path
+    bytes: int
+
+
+def require_data_type(path: Path | str, data_type: str) -> None:
+    if data_type not in DATA_TYPES:
+        raise TardisFileError(
+            path, None, f"unknown data type {data_type!r}; known: {', '.join(DATA_TYPES)}"
+        )
+
+
+@contextmanager
+def atomic_target(dest: Path) -> Iterator[Path]:
+    """A temp path in dest's folder, renamed onto ``dest`` only if the block succeeds.
+
+    Folders this call had to create are removed again on failure, so a failed first ingest of a
+    partition leaves no trace in the lake.
+    """
+    dest = Path(dest)
+    created: list[Path] = []
+    parent = dest.parent
+    while not parent.exists():
+        created.append(parent)
+        parent = parent.parent
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.tmp"
+    ok = False
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+        ok = True
+    finally:
+        tmp.unlink(missing_ok=True)
+        if not ok:
+            for folder in created:  # deepest first
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+
+
+def _read_csv_sql(data_type: str, gz: bool) -> str:
+    # strict_mode + explicit columns: a row with too many/few fields or an unparsable value is an
+    # error with its line number instead of being silently padded or sniffed into VARCHAR.
+    return (
+        "SELECT * FROM read_csv($src, columns = $cols, header = true, auto_detect = false, "
+        "delim = ',', quote = '\"', escape = '\"', nullstr = '', strict_mode = true, "
+        f"compression = '{'gzip' if gz else 'none'}')"
+    )
+
+
+def _copy_fast(
+    con: duckdb.DuckDBPyConnection, src: Path, data_type: str, tmp: Path, gz: bool, day: date | None
+) -> ScanSummary | None:
+    """CSV -> validated Parquet through the Arrow reader, rules checked inside the same COPY.
+
+    Returns None when the file is not clean (a parse error or a broken row rule): the precise
+    path then redoes it and names the line.
+    """
+    query = f"SELECT * FROM csv_stream WHERE {row_filter_sql(data_type, day)}"
+    try:
+        with open_csv_stream(src, data_type, gz) as stream:
+            con.register("csv_stream", stream)
+            try:
+                con.sql(f"COPY ({query}) TO {sql_string(tmp)} ({PARQUET_OPTIONS})")
+            finally:
+                con.unregister("csv_stream")
+    except Exception:  # any parse/inflate/rule error: the precise path explains it
+        return None
+    summary = summary_from_metadata(con, tmp)
+    if summary.rows == 0:
+        return None  # the precise path raises the "empty" error
+    return summary
+
+
+def _copy_precise(
+    con: duckdb.DuckDBPyConnection, src: Path, data_type: str, tmp: Path, gz: bool
+) -> None:
+    """CSV -> Parquet with DuckDB's reader, whose errors carry the CSV line number."""
+    tmp.unlink(missing_ok=True)
+    copy = f"COPY ({_read_csv_sql(data_type, gz)}) TO {sql_string(tmp)} ({PARQUET_OPTIONS})"
+    failure: TardisFileError | None = None
+    try:
+        con.sql(copy, params={"src": str(src), "cols": duckdb_columns(data_type)})
+    except duckdb.Error as exc:
+        failure = translate_error(src, exc)
+    if failure is not None:
+        raise failure
+
+
+def ingest_file(
+    path: Path | str, data_type: str, dest: Path | str, *, day: date | None = None
+) -> IngestResult:
+    """Stream one tardis CSV/.csv.gz into ONE zstd Parquet file at ``dest``, validated, atomically.
+
+    ``day`` (the partition) makes every row's local_timestamp fall within that UTC day, the way
+    tardis splits its files; a file for another date is rejected.
+    """
+    src, dest = Path(path), Path(dest)
+    require_data_type(src, data_type)
+    check_header(src, data_type, column_names(data_type))
+    gz = is_gzip(src)
+    with atomic_target(dest) as tmp, ingest_connection() as con:
+        summary = _copy_fast(con, src, data_type, tmp, gz, day)
+        if summary is None:
+            _copy_precise(con, src, data_type, tmp, gz)
+            summary = scan_and_check(con, tmp, data_type, day, report_path=src)
+    return IngestResult(
+        summary.rows, summary.min_timestamp, summary.max_timestamp, dest, dest.stat().st_size
+    )
+
+
+def conform_frame(frame: pl.DataFrame, data_type: str, where: Path) -> pl.DataFrame:
+    """Exact published columns in order, cast to the reader's dtypes; refuse anything else."""
+    expected = column_names(data_type)
+    if frame.columns != expected:
+        from tardis_assets.lib.market.tardis.header import describe_header_difference
+
+        raise TardisFileError(
+            where, 1, describe_header_difference(data_type, expected, frame.columns)
+        )
+    try:
+        return frame.cast(dict(polars_schema(data_type)), strict=True)
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+        raise TardisFileError(
+            where, None, f"cannot cast frame to {data_type} schema: {exc}"
+        ) from None
+
+
+def write_parquet(frame: pl.DataFrame, data_type: str, dest: Path | str) -> IngestResult:
+    """Same casts, validation and atomic publish as ingest_file, for frames built in memory.
+
+    Reported line numbers are those the row would have in the equivalent CSV (frame row + 2).
+    """
+    dest = Path(dest)
+    require_data_type(dest, data_type)
+    table = conform_frame(frame, data_type, dest).to_arrow()
+    with atomic_target(dest) as tmp, ingest_connection() as con:
+        con.register("frame_in", table)
+        con.sql(f"COPY (SELECT * FROM frame_in) TO {sql_string(tmp)} ({PARQUET_OPTIONS})")
+        con.unregister("frame_in")
+        summary = scan_and_check(con, tmp, data_type, None, report_path=dest)
+    return IngestResult(
+        summary.rows, summary.min_timestamp, summary.max_timestamp, dest, dest.stat().st_size
+    )
+
+
+def read_file(path: Path | str, data_type: str, *, day: date | None = None) -> pl.DataFrame:
+    """Whole file as a frame with full validation; for small files and tests.
+
+    It goes through ingest_file into a throw-away Parquet file so both paths share one parser and
+    one set of rules (a frame read here equals what the lake holds).
+    """
+    with tempfile.TemporaryDirectory(prefix="tardis-read-") as tmp:
+        result = ingest_file(path, data_type, Path(tmp) / "part.parquet", day=day)
+        frame = pl.read_parquet(result.dest)
+    return frame.cast(dict(polars_schema(data_type)))

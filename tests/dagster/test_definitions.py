@@ -1,0 +1,39 @@
+import dagster as dg
+
+from tardis_assets.definitions import defs
+from tardis_assets.defs.partitions import daily, daily_by_kind
+
+EXPECTED = {
+    "raw_trades": daily,
+    "news": daily,
+    "bars": daily,
+    "llm_signals": daily_by_kind,
+    "backtest_results": daily,
+    "llm_costs": None,
+}
+
+
+def test_definitions_load_and_validate():
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == set(EXPECTED)
+    for name, partitions in EXPECTED.items():
+        assert graph.get(dg.AssetKey(name)).partitions_def == partitions, name
+
+
+def test_lineage_is_the_designed_chain():
+    graph = defs.resolve_asset_graph()
+
+    def parents(name):
+        return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
+
+    assert parents("bars") == {"raw_trades"}
+    assert parents("llm_signals") == {"bars", "news"}
+    assert parents("backtest_results") == {"bars", "llm_signals"}
+
+
+def test_warehouse_writers_are_in_the_duckdb_pool():
+    for name in ("news", "bars", "llm_signals", "llm_costs", "backtest_results"):
+        assets_def = defs.resolve_assets_def(name)
+        assert {spec.pool for spec in [assets_def.op]} == {"duckdb"}, name

@@ -1,0 +1,120 @@
+"""One day through every layer in real Dagster runs, then the same day again from the cache."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+import dagster as dg
+import pytest
+
+from tardis_assets.definitions import ASSETS
+from tardis_assets.defs.pipeline import materialize_days
+from tardis_assets.lib.warehouse import Warehouse
+
+DAY = date(2025, 3, 1)
+# Columns that record *when* a write happened, not what was written.
+VOLATILE = {"raw_files": "ingested_at", "llm_partition_stats": "materialized_at"}
+TABLES = [
+    "raw_files",
+    "news",
+    "bars",
+    "llm_signals",
+    "llm_calls",
+    "llm_partition_stats",
+    "backtest_bars",
+    "backtest_summary",
+]
+
+
+def content_hashes(wh: Warehouse) -> dict[str, tuple[int, str]]:
+    out = {}
+    for table in TABLES:
+        exclude = f" EXCLUDE ({VOLATILE[table]})" if table in VOLATILE else ""
+        frame = wh.read(f"SELECT *{exclude} FROM {table} ORDER BY ALL")
+        digest = hashlib.sha256(repr(frame.rows()).encode()).hexdigest()
+        out[table] = (frame.height, digest)
+    return out
+
+
+def test_whole_graph_then_rerun_from_cache(instance, resources, offline_server):
+    results = materialize_days([DAY], resources, instance, report=lambda _: None)
+    assert all(r.success for r in results)
+    wh = resources["warehouse"].warehouse()
+    first = content_hashes(wh)
+    calls_after_first = offline_server.request_count()
+
+    assert first["bars"][0] == 1440
+    assert first["llm_signals"][0] == 3 * 1440
+    assert calls_after_first > 0
+    assert first["llm_calls"][0] > 0
+    ok = wh.read(
+        "SELECT kind, count(*) FILTER (WHERE status = 'ok') AS ok FROM llm_signals GROUP BY kind"
+    )
+    assert dict(ok.iter_rows()) == {"sentiment": 1440, "pattern": 1440, "risk": 1440}
+    # No signal may be usable before its window closed.
+    early = wh.read(
+        "SELECT count(*) AS n FROM llm_signals WHERE available_at < bar_start + INTERVAL 1 MINUTE"
+    )
+    assert early["n"][0] == 0
+    # Asset checks ran and passed, and materializations carry the LLM metadata.
+    checks = [e for r in results for e in r.get_asset_check_evaluations()]
+    assert checks and all(c.passed for c in checks)
+    signal_meta = instance.get_latest_materialization_event(dg.AssetKey("llm_signals"))
+    assert "cost_usd" in signal_meta.asset_materialization.metadata
+
+    materialize_days([DAY], resources, instance, report=lambda _: None)
+    assert offline_server.request_count() == calls_after_first  # zero HTTP calls
+    second = content_hashes(wh)
+    # Same rows everywhere; llm_partition_stats describes the latest run (now all cache hits), so
+    # only its row count must stay.
+    assert {t: n for t, (n, _) in second.items()} == {t: n for t, (n, _) in first.items()}
+    assert {t: h for t, h in second.items() if t != "llm_partition_stats"} == {
+        t: h for t, h in first.items() if t != "llm_partition_stats"
+    }
+    stats = wh.read(
+        "SELECT sum(http_calls) AS calls, sum(cache_hits) AS hits FROM llm_partition_stats"
+    )
+    assert stats.row(0) == (0, 3 * 1440)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("exchange,symbol,timestamp,local_timestamp,id,side,price\n", "header"),
+        (None, "price"),  # non-numeric price
+        (None, "amount"),  # negative amount
+    ],
+)
+def test_bad_tardis_file_stops_only_its_partition(instance, resources, content, reason):
+    good_day, bad_day = date(2025, 3, 1), date(2025, 3, 2)
+    materialize_days([good_day], resources, instance, report=lambda _: None)
+    wh = resources["warehouse"].warehouse()
+    before = content_hashes(wh)
+    inputs = resources["market"].inputs()
+    inputs.mkdir(parents=True, exist_ok=True)
+    path = inputs / "binance-futures_trades_2025-03-02_BTCUSDT.csv"
+    header = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+    t = 1740873600000000
+    row = f"binance-futures,BTCUSDT,{t},{t + 5},1,buy,100.5,0.1\n"
+    if reason == "price":
+        content = header + row + row.replace("100.5", "abc")
+    elif reason == "amount":
+        content = header + row + row.replace("0.1\n", "-0.1\n")
+    path.write_text(content)
+    result = dg.materialize(
+        ASSETS,
+        selection=["raw_trades"],
+        partition_key=bad_day.isoformat(),
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert str(path.name) in failure and reason in failure.lower()
+    if reason != "header":
+        assert ":3" in failure or "line 3" in failure  # the bad row is physical line 3
+    assert content_hashes(wh) == before  # nothing written, earlier partition untouched
+    lake = resources["market"].lake()
+    assert not [p for p in lake.rglob("*") if "2025-03-02" in str(p) and p.is_file()]

@@ -1,0 +1,284 @@
+"""End to end through the real UI stack: ``dagster dev`` (webserver + daemon + code server) on a
+free loopback port with a temp DAGSTER_HOME and warehouse, a 2-day backfill of the whole graph
+submitted through GraphQL and executed by the daemon, then the lineage and cost rendered in
+headless Chromium, then the same backfill again to show it changes nothing.
+
+The tests in this module share one server and run in file order (pytest's default): the browser
+and the re-run need the first backfill's results.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tardis_assets.ops.backfill import (
+    BackfillOutcome,
+    format_outcome,
+    local_request,
+    run_backfill,
+    submit_and_wait,
+)
+from tardis_assets.ops.devserver import DevServer, _alive
+from tardis_assets.ops.graphql import DagsterGraphQL
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+LOCATION = Path(__file__).with_name("e2e_small_location.py")
+DAYS = ("2025-03-01", "2025-03-02")
+KINDS = ("sentiment", "pattern", "risk")
+LAYERS = ("raw_trades", "news", "bars", "llm_signals", "backtest_results")
+DAILY = ("raw_trades", "news", "bars", "backtest_results")
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BACKFILL_TIMEOUT_S = 300.0
+
+
+def warehouse_counts(path: Path) -> dict[str, int]:
+    """Rows per table (and the lake view) read with a read-only connection, closed at once."""
+    conn = duckdb.connect(str(path), read_only=True, config={"python_enable_replacements": False})
+    try:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_type = 'BASE TABLE' ORDER BY table_name"
+            ).fetchall()
+        ]
+        counts = {
+            name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0] for name in names
+        }
+        counts["raw_trades (lake view)"] = conn.execute(
+            "SELECT count(*) FROM raw_trades"
+        ).fetchall()[0][0]
+    finally:
+        conn.close()
+    return counts
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="module")
+def server(root: Path) -> Iterator[DevServer]:
+    workspace = root / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n"
+        "  - python_file:\n"
+        f"      relative_path: {LOCATION}\n"
+        f"      working_directory: {REPO}\n"
+        "      location_name: tardis_assets\n"
+    )
+    dev = DevServer(
+        dagster_home=root / "dagster_home",
+        data_dir=root / "data",
+        workspace=workspace,
+        dagster_yaml=REPO / "dagster.yaml",
+        cwd=root,
+        # The offline stand-in whatever keys the environment holds: no network, no spend.
+        extra_env={"TARDIS_LLM_PROVIDER": "offline", "TARDIS_LLM_BASE_URL": ""},
+    )
+    dev.start()
+    try:
+        yield dev
+    finally:
+        started = list(dev.known_pids)
+        dev.stop()
+        left = [pid for pid in started if _alive(pid)]
+        assert not left, f"dagster dev processes still running after stop: {left}"
+
+
+@pytest.fixture(scope="module")
+def client(server: DevServer) -> Iterator[DagsterGraphQL]:
+    with DagsterGraphQL(server.url) as gql:
+        yield gql
+
+
+@pytest.fixture(scope="module")
+def first_backfill(client: DagsterGraphQL) -> tuple[BackfillOutcome, list[str]]:
+    """The whole graph for two days, submitted through GraphQL like the CLI does."""
+    lines: list[str] = []
+    request = local_request(DAYS[0], DAYS[-1], None)
+    outcome = submit_and_wait(client, request, timeout_s=BACKFILL_TIMEOUT_S, out=lines.append)
+    return outcome, lines
+
+
+def backfill_runs(client: DagsterGraphQL, backfill_id: str):
+    runs = client.runs(backfill_id=backfill_id)
+    assert runs, f"backfill {backfill_id} launched no runs"
+    return runs
+
+
+def test_asset_nodes_as_designed(client: DagsterGraphQL) -> None:
+    nodes = client.asset_nodes()
+    assert set(LAYERS) <= set(nodes), sorted(nodes)
+    assert nodes["bars"]["deps"] == ["raw_trades"]
+    assert set(nodes["llm_signals"]["deps"]) == {"bars", "news"}
+    assert set(nodes["backtest_results"]["deps"]) >= {"bars", "llm_signals"}
+    assert nodes["llm_signals"]["dimensions"] == ["date", "kind"]
+    assert nodes["llm_signals"]["keys_per_day"] == len(KINDS)
+    assert nodes["llm_signals"]["backfill_policy"] == "SINGLE_RUN"
+    assert nodes["bars"]["checks"] == {"bars_ohlc_consistent": True}
+    assert nodes["llm_signals"]["checks"] == {"llm_signals_coverage": True}
+    for name in DAILY:
+        assert nodes[name]["partitioned"] and nodes[name]["keys_per_day"] == 1, name
+
+
+def test_backfill_of_whole_graph_succeeds(
+    client: DagsterGraphQL, first_backfill: tuple[BackfillOutcome, list[str]]
+) -> None:
+    outcome, lines = first_backfill
+    report = format_outcome(outcome) + "\n" + "\n".join(lines)
+    assert outcome.status == "COMPLETED_SUCCESS", report
+    assert not outcome.failed_runs and not outcome.failed_checks, report
+    assert outcome.succeeded, report
+    assert [p.partition for p in outcome.partitions] == list(DAYS)
+    for part in outcome.partitions:
+        assert {a: part.assets[a] for a in LAYERS} == dict.fromkeys(LAYERS, "ok"), report
+    runs = backfill_runs(client, outcome.backfill_id)
+    assert {r.status for r in runs} == {"SUCCESS"}, [(r.assets, r.status) for r in runs]
+
+
+def test_partitions_materialized(
+    client: DagsterGraphQL, first_backfill: tuple[BackfillOutcome, list[str]]
+) -> None:
+    for name in DAILY:
+        assert client.materialized_partitions(name) == set(DAYS), name
+    expected = {f"{day}|{kind}" for day in DAYS for kind in KINDS}
+    assert client.materialized_partitions("llm_signals") == expected
+
+
+def test_checks_passed(
+    client: DagsterGraphQL, first_backfill: tuple[BackfillOutcome, list[str]]
+) -> None:
+    run_ids = {r.run_id for r in backfill_runs(client, first_backfill[0].backfill_id)}
+    for asset, check in (("bars", "bars_ohlc_consistent"), ("llm_signals", "llm_signals_coverage")):
+        executions = [e for e in client.check_executions(asset, check) if e.run_id in run_ids]
+        evaluated = [e for e in executions if e.status != "SKIPPED"]
+        assert evaluated, f"{asset}.{check} never evaluated in the backfill"
+        bad = [(e.partition, e.status, e.metadata) for e in evaluated if not e.passed]
+        assert not bad, f"{asset}.{check} did not pass: {bad}"
+        assert all(e.status == "SUCCEEDED" for e in evaluated), [e.status for e in evaluated]
+        # Every run that materialized the asset also evaluated its check.
+        materialized_in = {m.run_id for m in client.materializations(asset) if m.run_id in run_ids}
+        assert materialized_in <= {e.run_id for e in evaluated}, (asset, check)
+
+
+def test_signal_cost_metadata(
+    client: DagsterGraphQL, first_backfill: tuple[BackfillOutcome, list[str]]
+) -> None:
+    run_ids = {r.run_id for r in backfill_runs(client, first_backfill[0].backfill_id)}
+    events = [m for m in client.materializations("llm_signals") if m.run_id in run_ids]
+    assert len(events) == len(DAYS) * len(KINDS)
+    for event in events:
+        meta = event.metadata
+        assert isinstance(meta.get("cost_usd"), float), (event.partition, meta)
+        # A fresh warehouse and cache: real HTTP calls to the stand-in, priced from the routing.
+        assert meta["cost_usd"] > 0 and meta["llm_calls"] > 0, (event.partition, meta)
+        assert meta["ok"] == meta["requests"] > 0, (event.partition, meta)
+
+
+def test_no_duckdb_lock_errors(
+    client: DagsterGraphQL, first_backfill: tuple[BackfillOutcome, list[str]]
+) -> None:
+    for run in backfill_runs(client, first_backfill[0].backfill_id):
+        errors = client.run_errors(run.run_id)
+        locks = [e for e in errors if "lock" in e.lower()]
+        assert not locks, f"run {run.run_id} ({run.assets}): {locks}"
+
+
+def _skip_community_dialog(page) -> None:
+    """The first visit of a fresh instance shows a 'Join the Dagster community' dialog."""
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.click(timeout=10_000)
+    except Exception:  # no dialog this time: nothing to dismiss
+        return
+
+
+def test_lineage_and_cost_rendered_in_browser(
+    server: DevServer,
+    client: DagsterGraphQL,
+    first_backfill: tuple[BackfillOutcome, list[str]],
+    root: Path,
+) -> None:
+    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+        pytest.skip("Debian chromium is not installed (`make test` installs it with apt-get)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium"))
+    shots = root / "data"
+    latest = {
+        m.partition: m.metadata["cost_usd"] for m in client.materializations("llm_signals", limit=1)
+    }
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(
+                f"{server.url}/assets/llm_signals?view=lineage&lineageDepth=5",
+                wait_until="domcontentloaded",
+            )
+            _skip_community_dialog(page)
+            graph = page.locator("svg").first
+            graph.wait_for(timeout=30_000)
+            for name in LAYERS:
+                page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
+            edges = page.locator("svg path").count()
+            assert edges >= 5, f"lineage graph has {edges} edges"
+            page.screenshot(path=str(shots / "e2e_lineage.png"))
+
+            page.goto(f"{server.url}/assets/llm_signals", wait_until="domcontentloaded")
+            _skip_community_dialog(page)
+            page.get_by_text("cost_usd", exact=True).first.wait_for(timeout=30_000)
+            body = page.inner_text("body")
+            page.screenshot(path=str(shots / "e2e_llm_signals.png"))
+        finally:
+            browser.close()
+    (cost,) = latest.values()
+    shown = [f"{cost}", f"{cost:.6f}".rstrip("0"), f"{cost:.4f}", f"{cost:.2f}"]
+    assert any(text in body for text in shown), (
+        f"cost {cost} not rendered; page text around cost_usd: "
+        f"{body[max(0, body.find('cost_usd') - 200) : body.find('cost_usd') + 200]!r}"
+    )
+    assert (shots / "e2e_lineage.png").stat().st_size > 10_000
+
+
+def test_rerun_of_same_backfill_changes_nothing(
+    server: DevServer,
+    client: DagsterGraphQL,
+    first_backfill: tuple[BackfillOutcome, list[str]],
+    root: Path,
+) -> None:
+    warehouse = root / "data" / "warehouse.duckdb"
+    # No run is active between backfills, so a read-only connection does not race a writer.
+    before = warehouse_counts(warehouse)
+    assert before["llm_signals"] > 0 and before["bars"] > 0, before
+    lines: list[str] = []
+    outcome = run_backfill(
+        DAYS[0], DAYS[-1], None, server.url, timeout_s=BACKFILL_TIMEOUT_S, out=lines.append
+    )
+    assert outcome.succeeded, "\n".join(lines)
+    assert any(line.startswith("2025-03-02  ok") for line in lines), "\n".join(lines)
+    after = warehouse_counts(warehouse)
+    assert after == before
+    run_ids = {r.run_id for r in backfill_runs(client, outcome.backfill_id)}
+    events = [m for m in client.materializations("llm_signals") if m.run_id in run_ids]
+    assert len(events) == len(DAYS) * len(KINDS)
+    for event in events:
+        meta = event.metadata
+        assert meta["llm_calls"] == 0 and meta["cache_hits"] == meta["requests"], meta

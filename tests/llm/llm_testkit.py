@@ -1,0 +1,45 @@
+"""Request builders shared by the LLM tests (imported by name: tests/llm is on sys.path)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tardis_assets.lib.llm import KINDS, SignalRequest
+
+# Recent bars (after every model cutoff in the default routing table).
+BAR0_US = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp() * 1_000_000)
+MINUTE_US = 60_000_000
+
+
+def make_requests(
+    n_bars: int, kinds: tuple[str, ...] = KINDS, start_us: int = BAR0_US, symbol: str = "BTCUSDT"
+) -> list[SignalRequest]:
+    """Distinct, deterministic requests: n_bars x kinds."""
+    out = []
+    for i in range(n_bars):
+        features = {
+            "close": 100.0 + i,
+            "rsi_14": float(15 + (i * 7) % 75),
+            "macd": 0.1 * ((i % 5) - 2),
+            "macd_signal": 0.0,
+            "macd_hist": float((i % 7) - 3),
+            "volatility_30": 0.0004 * (i % 11),
+            "ret_1": 0.0001 * ((i % 9) - 4),
+            "volume": None,
+        }
+        headlines = ("Bitcoin surges to a record high",) if i % 3 == 0 else ()
+        if i % 5 == 0:
+            headlines = (*headlines, "Exchange hack triggers selloff fears")
+        for kind in kinds:
+            out.append(
+                SignalRequest(
+                    kind,
+                    "binance-futures",
+                    symbol,
+                    start_us + i * MINUTE_US,
+                    MINUTE_US,
+                    features,
+                    headlines,
+                )
+            )
+    return out

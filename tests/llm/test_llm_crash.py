@@ -1,0 +1,64 @@
+"""A run killed with SIGKILL mid-partition and restarted resends nothing already paid."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tardis_assets.lib.llm import OfflineServer
+from tardis_assets.lib.llm.cache import ResponseCache
+
+CHILD = """
+import sys
+sys.path.insert(0, {testdir!r})
+from pathlib import Path
+from llm_testkit import make_requests
+from tardis_assets.lib.llm import GatewayConfig, run_signals
+cfg = GatewayConfig(base_url=sys.argv[1], cache_path=Path(sys.argv[2]), max_concurrency=8)
+report = run_signals(cfg, make_requests(200))
+print("done", report.http_requests, report.cache_hits, flush=True)
+"""
+
+
+def _run_child(base_url: str, cache: Path) -> subprocess.Popen[str]:
+    code = CHILD.format(testdir=str(Path(__file__).parent))
+    return subprocess.Popen(
+        [sys.executable, "-c", code, base_url, str(cache)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_kill_9_mid_run_then_restart_resends_nothing_paid(tmp_path):
+    cache = tmp_path / "cache.sqlite"
+    with OfflineServer(latency_s=0.02) as srv:
+        child = _run_child(srv.base_url, cache)
+        deadline = time.monotonic() + 60
+        while srv.request_count() < 150:
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        assert child.returncode == -signal.SIGKILL
+        first_log = srv.stats()["log"]
+        with ResponseCache(cache) as c:
+            paid_and_stored = c.keys()
+        served_first = {e["key"] for e in first_log}
+        # Only requests in flight at the kill (<= concurrency) can be served but not stored.
+        assert len(served_first - paid_and_stored) <= 8
+        assert 150 - 8 <= len(paid_and_stored) < 600
+
+        restart = _run_child(srv.base_url, cache)
+        out, err = restart.communicate(timeout=120)
+        assert restart.returncode == 0, err
+        second_keys = [e["key"] for e in srv.stats()["log"][len(first_log) :]]
+    assert not set(second_keys) & paid_and_stored
+    assert len(second_keys) == 600 - len(paid_and_stored)
+    _, sent, hits = out.split()
+    assert int(sent) == len(second_keys) and int(hits) == len(paid_and_stored)

@@ -1,0 +1,101 @@
+"""Quality report over a real Parquet file, with rows that break each rule."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from tardis_assets.lib.market.tardis import ingest_file, read_file
+from tardis_assets.lib.market.tardis.quality import quality_report
+
+DAY = date(2020, 3, 1)
+DAY_US = 1583020800000000
+
+
+def test_clean_fixture_passes(tardis_dir: Path, tmp_path: Path) -> None:
+    res = ingest_file(
+        tardis_dir / "bitmex_trades_2020-03-01_XBTUSD.csv", "trades", tmp_path / "t.parquet"
+    )
+    rep = quality_report(res.dest, "trades", DAY)
+    assert rep.passed and rep.problems == ()
+    assert rep.rows == 10
+    assert (rep.rows_outside_day, rep.negative_amounts, rep.non_positive_prices) == (0, 0, 0)
+    assert rep.duplicate_trade_ids == 0 and rep.out_of_order_local_timestamps == 0
+    # the longest silence runs from the last trade (00:00:03.336743) to the end of the day
+    assert rep.longest_gap_start_us == 1583020803336743
+    assert rep.longest_gap_seconds == pytest.approx(86400 - 3.336743)
+    assert rep.as_metadata()["problems"] == "none"
+
+
+def _write_raw(tmp_path: Path, frame: pl.DataFrame) -> Path:
+    """Parquet written directly (bypassing ingest validation) to feed the report bad rows."""
+    path = tmp_path / "raw.parquet"
+    con = duckdb.connect(config={"python_enable_replacements": False})
+    try:
+        con.register("f", frame.to_arrow())
+        con.sql(f"COPY (SELECT * FROM f) TO '{path}' (FORMAT parquet)")
+    finally:
+        con.close()
+    return path
+
+
+def test_each_problem_is_counted(tardis_dir: Path, tmp_path: Path) -> None:
+    good = read_file(tardis_dir / "bitmex_trades_2020-03-01_XBTUSD.csv", "trades")
+    s = 1_000_000
+    bad = good.with_columns(
+        # row 3 is late (out of order), row 9 is on the next day
+        local_timestamp=pl.Series(
+            [DAY_US + s, DAY_US + 2 * s, DAY_US + 3 * s, DAY_US + s // 2, DAY_US + 4 * s,
+             DAY_US + 5 * s, DAY_US + 3600 * s, DAY_US + 3601 * s, DAY_US + 86_000 * s,
+             DAY_US + 86_400 * s + 5]
+        ),
+        amount=pl.Series([1.0, -2.0, 1, 1, 1, 1, 1, 1, 1, -1]),
+        price=pl.Series([8531.5, 8531.5, 0.0] + [8531.5] * 7),
+        id=pl.Series(["a", "b", "a", "c", "a", None, None, "d", "e", "f"]),
+    )  # fmt: skip
+    rep = quality_report(_write_raw(tmp_path, bad), "trades", DAY, out_of_order_tolerance=0.0)
+    assert not rep.passed
+    assert rep.rows == 10
+    assert rep.rows_outside_day == 1
+    assert rep.negative_amounts == 2
+    assert rep.non_positive_prices == 1
+    assert rep.duplicate_trade_ids == 2  # "a" three times; empty ids are not duplicates
+    assert rep.out_of_order_local_timestamps == 1
+    # longest silence: 01:00:01 -> 23:53:20 (then a row past the day: no silence at the end)
+    assert rep.longest_gap_seconds == pytest.approx(86_000 - 3601)
+    assert rep.longest_gap_start_us == DAY_US + 3601 * s
+    assert len(rep.problems) == 5
+    assert any("repeat a trade id" in p for p in rep.problems)
+
+    # a tiny share of out-of-order rows is tolerated (default 0.1%): 1 of 10 is not tiny
+    assert any("below the previous" in p for p in quality_report(rep.path, "trades", DAY).problems)
+    tolerant = quality_report(rep.path, "trades", DAY, out_of_order_tolerance=0.2)
+    assert not any("below the previous" in p for p in tolerant.problems)
+    gap_rule = quality_report(rep.path, "trades", DAY, max_gap_seconds=600)
+    assert any("silence" in p for p in gap_rule.problems)
+
+
+def test_order_and_gaps_span_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tardis_assets.lib.market.tardis.quality as quality
+
+    monkeypatch.setattr(quality, "_BATCH_ROWS", 2048)  # small batches: carry-over is exercised
+    n = 10_000
+    ts = pl.int_range(0, n, eager=True) * 1_000_000 + DAY_US
+    ts = ts.scatter([4096], [DAY_US])  # one row jumps back at a batch boundary
+    ts = ts.scatter(list(range(7000, n)), (ts[7000:] + 1800 * 1_000_000).to_list())
+    frame = pl.DataFrame(
+        {
+            "exchange": ["x"] * n, "symbol": ["Y"] * n, "timestamp": ts, "local_timestamp": ts,
+            "id": [str(i) for i in range(n)], "side": ["buy"] * n, "price": [1.0] * n,
+            "amount": [1.0] * n,
+        }
+    )  # fmt: skip
+    rep = quality.quality_report(_write_raw(tmp_path, frame), "trades", DAY)
+    assert rep.out_of_order_local_timestamps == 1
+    assert rep.longest_gap_seconds == pytest.approx(86400 - (n - 1) - 1800)  # tail of the day
+    mid = quality.quality_report(rep.path, "trades", DAY, max_gap_seconds=1e9)
+    assert mid.passed
