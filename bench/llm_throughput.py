@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -55,7 +56,8 @@ def make_requests(n: int) -> list[SignalRequest]:
     return out
 
 
-def run_gateway(base_url: str, n: int, transport: str) -> float:
+def run_gateway(base_url: str, n: int, transport: str) -> tuple[float, float]:
+    """(req/s, client CPU ms per request) of one full-gateway run on a fresh cache."""
     reqs = make_requests(n)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = GatewayConfig(
@@ -65,14 +67,16 @@ def run_gateway(base_url: str, n: int, transport: str) -> float:
             transport=transport,
         )
         t0 = time.perf_counter()
+        c0 = time.process_time()
         report = run_signals(cfg, reqs)
         elapsed = time.perf_counter() - t0
+        cpu_ms = (time.process_time() - c0) / n * 1000
     bad = [r.status for r in report.results if r.status != "ok"]
     if bad or report.http_requests != n:
         raise SystemExit(
             f"gateway run incomplete: {len(bad)} failures, {report.http_requests} sent"
         )
-    return n / elapsed
+    return n / elapsed, cpu_ms
 
 
 async def _baseline(base_url: str, n: int) -> float:
@@ -111,12 +115,21 @@ def main() -> None:
         run_gateway(srv.base_url, min(300, args.requests), "aiohttp")  # warm-up
         if args.transports:
             for transport in ("httpx", "aiohttp"):
-                rate = run_gateway(srv.base_url, args.requests, transport)
-                print(f"transport {transport:8s} {rate:7.0f} req/s = {rate / bound:.0%} of bound")
-        gateway = run_gateway(srv.base_url, args.requests, "aiohttp")
+                rate, cpu = run_gateway(srv.base_url, args.requests, transport)
+                print(
+                    f"transport {transport:8s} {rate:7.0f} req/s = {rate / bound:.0%} of bound, "
+                    f"client CPU {cpu:.3f} ms/request"
+                )
+        gateway, cpu = run_gateway(srv.base_url, args.requests, "aiohttp")
         baseline = asyncio.run(_baseline(srv.base_url, args.baseline))
-    print(f"bound 64/{LATENCY_S} = {bound:.0f} req/s")
-    print(f"gateway  {args.requests} requests: {gateway:.0f} req/s")
+    load = os.getloadavg()[0]
+    print(
+        f"bound 64/{LATENCY_S} = {bound:.0f} req/s; load average {load:.1f} "
+        f"on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"gateway  {args.requests} requests: {gateway:.0f} req/s, client CPU {cpu:.3f} ms/request"
+    )
     print(
         f"baseline {args.baseline} requests (new httpx.AsyncClient per request): {baseline:.0f} "
         "req/s"

@@ -5,23 +5,36 @@ from __future__ import annotations
 import dagster as dg
 
 from tardis_assets.defs.backtest.assets import backtest_results
-from tardis_assets.defs.features.assets import bars
+from tardis_assets.defs.features.assets import build_bars_asset
 from tardis_assets.defs.features.checks import bars_ohlc_consistent
 from tardis_assets.defs.jobs import JOBS
-from tardis_assets.defs.schedules import build_schedules, build_sensors
 from tardis_assets.defs.resources import (
     LLMResource,
     MarketResource,
     WarehouseResource,
     default_llm_resource,
 )
+from tardis_assets.defs.schedules import build_schedules, build_sensors
 from tardis_assets.defs.signals.assets import llm_signals
 from tardis_assets.defs.signals.checks import llm_signals_coverage
 from tardis_assets.defs.signals.costs import llm_costs
-from tardis_assets.defs.ticks.assets import news, raw_trades
+from tardis_assets.defs.ticks.assets import build_raw_asset, enabled_raw_types, news
+from tardis_assets.defs.ticks.checks import build_quality_check
 
-ASSETS = [raw_trades, news, bars, llm_signals, llm_costs, backtest_results]
-CHECKS = [bars_ohlc_consistent, llm_signals_coverage]
+RAW_TYPES = enabled_raw_types()
+ASSETS = [
+    *(build_raw_asset(t) for t in RAW_TYPES),
+    news,
+    build_bars_asset(RAW_TYPES),
+    llm_signals,
+    llm_costs,
+    backtest_results,
+]
+CHECKS = [
+    *(build_quality_check(t) for t in RAW_TYPES),
+    bars_ohlc_consistent,
+    llm_signals_coverage,
+]
 
 
 def build_resources(

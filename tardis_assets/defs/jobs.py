@@ -8,7 +8,7 @@ from tardis_assets.defs.partitions import daily, daily_by_kind
 
 market_job = dg.define_asset_job(
     "market_daily",
-    selection=dg.AssetSelection.assets("raw_trades", "news", "bars"),
+    selection=dg.AssetSelection.groups("ticks", "features"),
     partitions_def=daily,
     description="Ticks, news and bars for one UTC day.",
 )

@@ -12,13 +12,13 @@ from datetime import date
 
 import dagster as dg
 
-from tardis_assets.definitions import ASSETS, CHECKS
+from tardis_assets.definitions import ASSETS, CHECKS, RAW_TYPES
 from tardis_assets.lib.llm import KINDS
 
 Reporter = Callable[[str], None]
 
 
-def _run(
+def run_layers(
     selection: Sequence[str],
     partition_key: str | None,
     resources: dict[str, dg.ConfigurableResource],
@@ -50,13 +50,14 @@ def materialize_days(
     for day in days:
         key = day.isoformat()
         report(f"{key}: ticks, news, bars")
-        results.append(_run(["raw_trades", "news", "bars"], key, resources, instance, log_level))
+        market = [*(f"raw_{t}" for t in RAW_TYPES), "news", "bars"]
+        results.append(run_layers(market, key, resources, instance, log_level))
         for kind in KINDS:
             report(f"{key}: llm_signals[{kind}]")
             multi = dg.MultiPartitionKey({"date": key, "kind": kind})
-            results.append(_run(["llm_signals"], multi, resources, instance, log_level))
+            results.append(run_layers(["llm_signals"], multi, resources, instance, log_level))
         report(f"{key}: backtest_results")
-        results.append(_run(["backtest_results"], key, resources, instance, log_level))
+        results.append(run_layers(["backtest_results"], key, resources, instance, log_level))
     report("llm_costs")
-    results.append(_run(["llm_costs"], None, resources, instance, log_level))
+    results.append(run_layers(["llm_costs"], None, resources, instance, log_level))
     return results

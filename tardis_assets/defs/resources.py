@@ -17,6 +17,7 @@ import dagster as dg
 from pydantic import Field
 
 from tardis_assets.lib.llm import GatewayConfig, OfflineServer
+from tardis_assets.lib.llm.providers import PROVIDERS
 from tardis_assets.lib.market.synthetic import SyntheticMarket
 from tardis_assets.lib.warehouse import Warehouse
 
@@ -123,13 +124,11 @@ def default_llm_resource() -> LLMResource:
     """
     provider = os.environ.get("TARDIS_LLM_PROVIDER")
     if not provider:
-        provider = "holysheep" if os.environ.get("HOLYSHEEP_API_KEY") else "offline"
-    key_var = {
-        "holysheep": "HOLYSHEEP_API_KEY",
-        "openai": "OPENAI_API_KEY",
-        "deepseek": "DEEPSEEK_API_KEY",
-        "local": "LOCAL_LLM_API_KEY",
-    }.get(provider)
+        key_var = PROVIDERS["holysheep"].key_env
+        provider = "holysheep" if key_var and os.environ.get(key_var) else "offline"
+    if provider not in PROVIDERS:
+        raise ValueError(f"TARDIS_LLM_PROVIDER={provider!r}; known providers: {sorted(PROVIDERS)}")
+    key_var = PROVIDERS[provider].key_env
     api_key = dg.EnvVar(key_var) if key_var and os.environ.get(key_var) else None
     return LLMResource(
         provider=provider,

@@ -28,7 +28,10 @@ CREATE TABLE IF NOT EXISTS bars (
     open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE, vwap DOUBLE, trades BIGINT,
     buy_volume DOUBLE, sell_volume DOUBLE, imbalance DOUBLE,
     ret_1 DOUBLE, rsi_14 DOUBLE, macd DOUBLE, macd_signal DOUBLE, macd_hist DOUBLE,
-    volatility_30 DOUBLE
+    volatility_30 DOUBLE,
+    spread_mean DOUBLE, spread_close DOUBLE, mid_mean DOUBLE, mid_close DOUBLE,
+    book_imbalance_mean DOUBLE, book_imbalance_close DOUBLE, funding_rate DOUBLE,
+    open_interest DOUBLE
 )"""
 
 LLM_SIGNALS = """

@@ -151,3 +151,48 @@ def test_short_and_holding_limit() -> None:
     no_short = LLMStrategyParams(w_sentiment=1.0, w_pattern=0.0, allow_short=False)
     res = run_llm_strategy(_bars(opens, closes), sig, no_short)
     assert np.all(res.per_bar["position"].to_numpy() == 0.0)
+
+
+def test_quoted_spread_costs_half_the_previous_close_spread() -> None:
+    bars = _bars(OPENS, CLOSES).with_columns(
+        pl.Series("spread_close", [0.2, 0.4, None, 0.1, 0.1, 0.1])
+    )
+    sig = _signals([(1, "pattern", 1.0, "ok", 2 * MIN)])
+    res = run_llm_strategy(bars, sig, NO_COST)
+    # The fill at bar 2's open pays half of bar 1's closing spread (0.4 / 2 on a price of 100).
+    units = 1.0 / (100.0 * (1 + 0.2 / 100.0))
+    assert res.per_bar["cost"][2] == pytest.approx(units * 0.2, rel=1e-12)
+    assert res.metrics["total_return"] == pytest.approx(units * 110.0 - 1.0, rel=1e-12)
+    with pytest.raises(ValueError, match="spread_close is negative at row 3"):
+        run_llm_strategy(
+            bars.with_columns(pl.Series("spread_close", [0.2, 0.4, None, -0.1, 0.1, 0.1])),
+            sig,
+            NO_COST,
+        )
+
+
+def test_a_perfect_but_late_oracle_earns_nothing() -> None:
+    # Each bar gets a pattern signal equal to the sign of its own move, stamped as known 30 s
+    # into that bar: a cheat filling at that bar's open would compound every move. Honestly it
+    # can only trade from the next bar's open, where a random walk offers no edge.
+    from tardis_assets.lib.backtest.synthetic import synthetic_bars
+
+    bars = synthetic_bars(5000, seed=17)
+    move = np.sign(bars["close"].to_numpy() - bars["open"].to_numpy())
+    sig = pl.DataFrame(
+        {
+            "bar_start": bars["bar_start"],
+            "kind": "pattern",
+            "value": move,
+            "confidence": 1.0,
+            "status": "ok",
+            "available_at": bars["bar_start"] + timedelta(seconds=30),
+        }
+    )
+    params = LLMStrategyParams(w_sentiment=0.0, w_pattern=1.0, fee_bps=0.0, slippage_bps=0.0)
+    honest = run_llm_strategy(bars, sig, params)
+    o, c = bars["open"].to_numpy(), bars["close"].to_numpy()
+    cheat = np.prod(1 + move * (c / o - 1)) - 1
+    assert cheat > 10.0  # the same-bar fill would multiply the account
+    assert abs(honest.metrics["total_return"]) < 0.25
+    assert honest.n_trades > 1000

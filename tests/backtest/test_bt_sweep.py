@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tardis_assets.lib.backtest import (
     DualMAParams,
@@ -128,5 +130,48 @@ def test_bad_sweep_inputs() -> None:
         run_sweep(bars, pl.DataFrame({"fast": [2, 9], "slow": [5, 4]}))
     with pytest.raises(ValueError, match="no bars in the requested range"):
         run_sweep(bars.clear(), dual_ma_grid([2], [5]))
+    with pytest.raises(ValueError, match="column fast must hold integer windows"):
+        run_sweep(bars, pl.DataFrame({"fast": [2.5], "slow": [5]}))
     with pytest.raises(ValueError, match="block_bars"):
         run_sweep(bars, dual_ma_grid([2], [5]), block_bars=0)
+
+
+def test_chunk_plan_computes_each_slow_window_once_when_fast_windows_fit() -> None:
+    from tardis_assets.lib.backtest.sweep import plan_chunks
+
+    combos = dual_ma_grid(np.arange(2, 12), 20 + 5 * np.arange(30))
+    fast = combos["fast"].to_numpy()
+    slow = combos["slow"].to_numpy()
+    chunks = plan_chunks(fast, slow, max_windows=16)
+    seen: list[int] = []
+    for ch in chunks:
+        assert ch.windows.size <= 16
+        assert set(np.unique(fast)) <= set(ch.windows.tolist())
+        seen.extend(w for w in ch.windows.tolist() if w >= 20)
+    assert sorted(seen) == sorted(set(seen)) == list(range(20, 170, 5))
+    covered = np.sort(np.concatenate([ch.combos for ch in chunks]))
+    np.testing.assert_array_equal(covered, np.arange(combos.height))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.lists(st.sampled_from([-1, 0, 0, 1]), min_size=150, max_size=400),
+    fast=st.integers(1, 6),
+    extra=st.integers(1, 30),
+    block=st.sampled_from([64, 100, 2048]),
+)
+def test_fast_lane_equals_engine_on_prices_with_ties(steps, fast, extra, block) -> None:
+    # Integer price steps make equal moving averages (ties) and flat stretches common: the
+    # cases where the 64-bar bit-mask shortcut must fall back to a bar-by-bar scan.
+    close = 100.0 + np.cumsum(steps)
+    close = np.maximum(close, 1.0)
+    bars = synthetic_bars(close.size, seed=0).with_columns(
+        pl.Series("close", close),
+        pl.Series("open", np.concatenate([[100.0], close[:-1]])),
+        pl.Series("high", np.maximum(close, np.concatenate([[100.0], close[:-1]]))),
+        pl.Series("low", np.minimum(close, np.concatenate([[100.0], close[:-1]]))),
+    )
+    combos = pl.DataFrame({"fast": [fast], "slow": [fast + extra]})
+    ex = ExecutionParams(fee_bps=3, slippage_bps=1)
+    got = sweep_dual_ma(bars, combos, ex, block_bars=block)
+    _assert_rows_match_single_runs(bars, got, ex, [0])

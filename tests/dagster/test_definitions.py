@@ -5,6 +5,7 @@ from tardis_assets.defs.partitions import daily, daily_by_kind
 
 EXPECTED = {
     "raw_trades": daily,
+    "raw_quotes": daily,
     "news": daily,
     "bars": daily,
     "llm_signals": daily_by_kind,
@@ -28,7 +29,7 @@ def test_lineage_is_the_designed_chain():
     def parents(name):
         return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
 
-    assert parents("bars") == {"raw_trades"}
+    assert parents("bars") == {"raw_trades", "raw_quotes"}
     assert parents("llm_signals") == {"bars", "news"}
     assert parents("backtest_results") == {"bars", "llm_signals"}
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from datetime import date
 
 import dagster as dg
 import pytest
 
-from tardis_assets.definitions import ASSETS
-from tardis_assets.defs.pipeline import materialize_days
+from tardis_assets.defs.pipeline import materialize_days, run_layers
 from tardis_assets.lib.warehouse import Warehouse
 
 DAY = date(2025, 3, 1)
@@ -27,9 +27,9 @@ TABLES = [
 ]
 
 
-def content_hashes(wh: Warehouse) -> dict[str, tuple[int, str]]:
+def content_hashes(wh: Warehouse, tables: list[str] = TABLES) -> dict[str, tuple[int, str]]:
     out = {}
-    for table in TABLES:
+    for table in tables:
         exclude = f" EXCLUDE ({VOLATILE[table]})" if table in VOLATILE else ""
         frame = wh.read(f"SELECT *{exclude} FROM {table} ORDER BY ALL")
         digest = hashlib.sha256(repr(frame.rows()).encode()).hexdigest()
@@ -84,13 +84,15 @@ def test_whole_graph_then_rerun_from_cache(instance, resources, offline_server):
         ("exchange,symbol,timestamp,local_timestamp,id,side,price\n", "header"),
         (None, "price"),  # non-numeric price
         (None, "amount"),  # negative amount
+        (None, "gzip"),  # truncated .csv.gz
     ],
 )
 def test_bad_tardis_file_stops_only_its_partition(instance, resources, content, reason):
     good_day, bad_day = date(2025, 3, 1), date(2025, 3, 2)
-    materialize_days([good_day], resources, instance, report=lambda _: None)
+    run_layers(["raw_trades", "news", "bars"], good_day.isoformat(), resources, instance, "INFO")
     wh = resources["warehouse"].warehouse()
-    before = content_hashes(wh)
+    written = ["raw_files", "news", "bars"]
+    before = content_hashes(wh, written)
     inputs = resources["market"].inputs()
     inputs.mkdir(parents=True, exist_ok=True)
     path = inputs / "binance-futures_trades_2025-03-02_BTCUSDT.csv"
@@ -101,20 +103,19 @@ def test_bad_tardis_file_stops_only_its_partition(instance, resources, content, 
         content = header + row + row.replace("100.5", "abc")
     elif reason == "amount":
         content = header + row + row.replace("0.1\n", "-0.1\n")
-    path.write_text(content)
-    result = dg.materialize(
-        ASSETS,
-        selection=["raw_trades"],
-        partition_key=bad_day.isoformat(),
-        resources=resources,
-        instance=instance,
-        raise_on_error=False,
-    )
-    assert not result.success
-    failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    if reason == "gzip":
+        path = path.with_suffix(".csv.gz")
+        packed = gzip.compress((header + row * 5000).encode())
+        path.write_bytes(packed[: len(packed) // 2])
+    else:
+        path.write_text(content)
+    with pytest.raises(dg.Failure) as info:
+        run_layers(["raw_trades"], bad_day.isoformat(), resources, instance, "INFO")
+    failure = info.value.description
+    assert "2025-03-02" in failure  # the partition
     assert str(path.name) in failure and reason in failure.lower()
-    if reason != "header":
+    if reason in ("price", "amount"):
         assert ":3" in failure or "line 3" in failure  # the bad row is physical line 3
-    assert content_hashes(wh) == before  # nothing written, earlier partition untouched
+    assert content_hashes(wh, written) == before  # nothing written, earlier partition untouched
     lake = resources["market"].lake()
     assert not [p for p in lake.rglob("*") if "2025-03-02" in str(p) and p.is_file()]

@@ -41,6 +41,7 @@ def test_thirty_percent_faults_every_request_ends_ok_or_failed_and_no_failure_ca
         "malformed",
         "truncated",
         "missing_usage",
+        "bad_value",
     }
     statuses = Counter(r.status for r in first.results)
     assert set(statuses) <= set(STATUSES)
@@ -68,11 +69,13 @@ def test_thirty_percent_faults_every_request_ends_ok_or_failed_and_no_failure_ca
         else:
             assert b.status == "replay_miss"
 
-    # Normal retries (4 attempts): the failed ones are sent again and now succeed.
+    # Normal retries (4 attempts), plus 120 new requests so the retry path surely runs: the
+    # failed ones are sent again and now succeed, the ok ones come from the cache.
+    more = reqs + make_requests(40, start_us=reqs[-1].bar_start_us + 10**9)
     with OfflineServer(faults=faults) as srv:
-        second = run_signals(_cfg(srv, tmp_path, max_attempts=4), reqs)
+        second = run_signals(_cfg(srv, tmp_path, max_attempts=4), more)
     assert second.cache_hits == ok_count
-    assert Counter(r.status for r in second.results)["ok"] >= len(reqs) - 2
+    assert Counter(r.status for r in second.results)["ok"] >= len(more) - 2
     assert max(row.attempts for row in second.ledger) >= 2
 
 
@@ -148,3 +151,44 @@ def test_every_model_down_is_a_provider_or_breaker_status_never_a_default(tmp_pa
     assert all(r.value is None for r in report.results)
     with ResponseCache(tmp_path / "cache.sqlite") as cache:
         assert cache.count() == 0
+
+
+def test_schema_breaking_answers_are_parse_errors_never_clamped(tmp_path):
+    """An answer pushed out of range (e.g. by an injected headline) is refused, not clamped."""
+    reqs = make_requests(5)
+    with OfflineServer(faults=Faults(rate_bad_value=1.0)) as srv:
+        report = run_signals(_cfg(srv, tmp_path), reqs)
+        sent = srv.request_count()
+    assert {r.status for r in report.results} == {"parse_error"}
+    assert all(r.value is None and r.label is None for r in report.results)
+    # Per model: the answer plus exactly one repair retry, then the fallback model, same again.
+    assert sent == len(reqs) * 2 * 2
+    assert all(row.attempts == 4 and row.cost_usd > 0 for row in report.ledger)
+    assert all("outside" in row.error or "not one of" in row.error for row in report.ledger)
+    with ResponseCache(tmp_path / "cache.sqlite") as cache:
+        assert cache.count() == 0
+
+
+def test_rate_limits_cap_concurrency_and_requests_per_second(tmp_path):
+    routing = tmp_path / "routing.toml"
+    model = (
+        "provider='holysheep'\nprice_in=1.0\nprice_out=2.0\nbatch_discount=0.5\n"
+        "cutoff=2024-01-01\njson_schema=true\n"
+    )
+    routing.write_text(
+        "[routes.sentiment]\nchain=['slow']\n[routes.pattern]\nchain=['narrow']\n"
+        "[routes.risk]\nchain=['narrow']\n"
+        f"[models.slow]\n{model}max_concurrency=64\nrps=20\ntpm=100000000\n"
+        f"[models.narrow]\n{model}max_concurrency=2\nrps=10000\ntpm=100000000\n"
+    )
+    with OfflineServer(latency_s=0.02) as srv:
+        report = run_signals(
+            _cfg(srv, tmp_path, routing_path=routing),
+            make_requests(40, kinds=("sentiment", "pattern")),
+        )
+        stats = srv.stats()
+    assert all(r.status == "ok" for r in report.results)
+    assert stats["max_inflight"]["narrow"] <= 2
+    times = sorted(e["t"] for e in stats["log"] if e["model"] == "slow")
+    # 40 requests at 20/s with a burst of 20: the last one cannot arrive before ~1 s.
+    assert times[-1] - times[0] >= 0.9

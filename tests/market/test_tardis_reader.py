@@ -215,3 +215,23 @@ def test_clean_files_take_the_fast_path(
                 src, meta.data_type, tmp_path / f"{stem}{suffix}.parquet", day=meta.day
             )
             assert res.rows == ROWS[stem]
+
+
+def test_gzip_without_isal_uses_zlib(
+    tardis_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ISA-L is optional: without it the fast path inflates with zlib and gives the same rows."""
+    import sys
+
+    from tardis_assets.lib.market.tardis import ingest as ing
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the fast path should have handled this clean file")
+
+    monkeypatch.setitem(sys.modules, "isal", None)  # makes `from isal import igzip` fail
+    monkeypatch.setattr(ing, "_copy_precise", refuse)
+    src = tardis_dir / "bitmex_trades_2020-03-01_XBTUSD.csv.gz"
+    res = ingest_file(src, "trades", tmp_path / "t.parquet")
+    assert pl.read_parquet(res.dest).equals(
+        read_file(tardis_dir / "bitmex_trades_2020-03-01_XBTUSD.csv", "trades")
+    )

@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from tardis_assets.defs.features.assets import BARS_WHERE, bars, day_bounds
+from tardis_assets.defs.features.assets import BARS_WHERE, day_bounds
 from tardis_assets.defs.resources import WarehouseResource, day_of
 
 
-@dg.asset_check(asset=bars, blocking=True, description="low <= open, close <= high; volume >= 0")
+@dg.asset_check(asset="bars", blocking=True, description="low <= open, close <= high; volume >= 0")
 def bars_ohlc_consistent(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:

@@ -1,7 +1,14 @@
-"""Raw layer: tardis trades per day into the Parquet lake, plus the day's news."""
+"""Raw layer: one asset per enabled tardis data type, per UTC day, into the Parquet lake.
+
+Each raw asset writes one zstd Parquet file per (type, exchange, symbol, date) and refreshes the
+DuckDB view ``raw_<type>`` over the lake. It is not in the ``duckdb`` pool: the Parquet files are
+its own, so days ingest in parallel, and its few-row ``raw_files`` write waits out a concurrent
+writer's lock in ``Warehouse.connect``.
+"""
 
 import os
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +19,9 @@ from tardis_assets.defs.partitions import daily
 from tardis_assets.defs.resources import MarketResource, WarehouseResource, day_of
 from tardis_assets.lib import tables
 from tardis_assets.lib.market.news import NewsFileError, news_path, read_news_file
+from tardis_assets.lib.market.synthetic import SyntheticMarket
 from tardis_assets.lib.market.tardis import (
+    DATA_TYPES,
     TardisFileError,
     find_input,
     ingest_file,
@@ -22,84 +31,128 @@ from tardis_assets.lib.market.tardis import (
 )
 from tardis_assets.lib.warehouse import PartitionWrite
 
+DEFAULT_RAW_TYPES = ("trades", "quotes")
+Generator = Callable[[SyntheticMarket, str, str, date], pl.DataFrame]
+# Types the synthetic market can make; others are simply absent on days without a file.
+SYNTHETIC: dict[str, Generator] = {
+    "trades": lambda m, exchange, symbol, day: m.trades(exchange, symbol, day),
+    "quotes": lambda m, exchange, symbol, day: m.quotes(exchange, symbol, day),
+}
 
-@dg.asset(
-    partitions_def=daily,
-    group_name="ticks",
-    kinds={"parquet", "duckdb"},
-    # Not in the duckdb pool: ingest writes its own Parquet files, so days ingest in parallel; the
-    # few-row raw_files write waits out a concurrent writer's lock in Warehouse.connect.
-    retry_policy=RETRY,
-    description=(
-        "tardis.dev trades for each configured instrument and UTC day, as zstd Parquet in the "
-        "lake (hive layout) behind the DuckDB view raw_trades. Reads "
-        "data/inputs/{exchange}_trades_{date}_{SYMBOL}.csv.gz when present, otherwise generates a "
-        "seeded synthetic day (unless synthetic_when_missing is off)."
-    ),
-)
-def raw_trades(
-    context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    day = day_of(context.partition_key)
-    staged: list[tuple[Path, Path, dict]] = []
-    try:
-        for exchange, symbol in market.instrument_list():
-            dest = lake_path(market.lake(), "trades", exchange, symbol, day)
-            staging = dest.with_name(f".staging-{context.run_id}-{dest.name}")
-            source = find_input(market.inputs(), exchange, "trades", day, symbol)
-            if source is not None:
-                result = ingest_file(source, "trades", staging, day=day)
-            elif market.synthetic_when_missing:
-                frame = market.synthetic().trades(exchange, symbol, day)
-                result = write_parquet(frame, "trades", staging)
-            else:
-                raise TardisFileError(
-                    market.inputs(), None, f"no trades file for {exchange} {symbol} on {day}"
-                )
-            staged.append(
-                (
-                    staging,
-                    dest,
-                    {
-                        "data_type": "trades",
-                        "exchange": exchange,
-                        "symbol": symbol,
-                        "date": day,
-                        "source": "file" if source else "synthetic",
-                        "input_path": str(source) if source else None,
-                        "lake_path": str(dest),
-                        "rows": result.rows,
-                        "min_timestamp": result.min_timestamp,
-                        "max_timestamp": result.max_timestamp,
-                        "ingested_at": datetime.now(UTC),
-                    },
-                )
-            )
-    except TardisFileError as exc:
-        for staging, _, _ in staged:
-            staging.unlink(missing_ok=True)
-        raise bad_input(context.partition_key, exc) from exc
-    # Every instrument validated: publish all files, then record them (nothing partial on failure).
-    for staging, dest, _ in staged:
-        os.replace(staging, dest)
-    records = pl.DataFrame([row for _, _, row in staged])
-    wh = warehouse.warehouse()
-    wh.write(
-        PartitionWrite(
-            "raw_files", records, "data_type = 'trades' AND date = ?", (day,), tables.RAW_FILES
+
+def enabled_raw_types() -> tuple[str, ...]:
+    """Raw types of this code location: ``TARDIS_RAW_TYPES`` (comma list), trades first."""
+    text = os.environ.get("TARDIS_RAW_TYPES", ",".join(DEFAULT_RAW_TYPES))
+    types = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = sorted(set(types) - set(DATA_TYPES))
+    if unknown:
+        raise ValueError(f"TARDIS_RAW_TYPES has unknown data types {unknown}; known: {DATA_TYPES}")
+    return tuple(dict.fromkeys(["trades", *types]))
+
+
+def _stage(
+    market: MarketResource, data_type: str, exchange: str, symbol: str, day: date, run_id: str
+) -> tuple[Path | None, Path | None, dict]:
+    """Validate one instrument's file (or generate it) into a staging file next to its target."""
+    dest = lake_path(market.lake(), data_type, exchange, symbol, day)
+    staging = dest.with_name(f".staging-{run_id}-{dest.name}")
+    source = find_input(market.inputs(), exchange, data_type, day, symbol)
+    record = {
+        "data_type": data_type,
+        "exchange": exchange,
+        "symbol": symbol,
+        "date": day,
+        "source": "file",
+        "input_path": str(source) if source else None,
+        "lake_path": str(dest),
+        "rows": 0,
+        "min_timestamp": None,
+        "max_timestamp": None,
+        "ingested_at": datetime.now(UTC),
+    }
+    if source is not None:
+        result = ingest_file(source, data_type, staging, day=day)
+    elif not market.synthetic_when_missing:
+        expected = market.inputs() / f"{exchange}_{data_type}_{day.isoformat()}_{symbol}.csv.gz"
+        raise TardisFileError(expected, None, "no such input file (real-data configuration)")
+    elif data_type in SYNTHETIC:
+        frame = SYNTHETIC[data_type](market.synthetic(), exchange, symbol, day)
+        result = write_parquet(frame, data_type, staging)
+        record["source"] = "synthetic"
+    else:
+        # No file and no generator: the type is absent that day; features leave its columns null.
+        dest.unlink(missing_ok=True)
+        return None, None, {**record, "source": "absent", "lake_path": None}
+    record.update(
+        rows=result.rows, min_timestamp=result.min_timestamp, max_timestamp=result.max_timestamp
+    )
+    return staging, dest, record
+
+
+def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
+    """The raw asset for one tardis data type (``raw_trades``, ``raw_quotes``, ...)."""
+
+    @dg.asset(
+        name=f"raw_{data_type}",
+        partitions_def=daily,
+        group_name="ticks",
+        kinds={"parquet", "duckdb"},
+        retry_policy=RETRY,
+        description=(
+            f"tardis.dev `{data_type}` for each configured instrument and UTC day, as zstd "
+            f"Parquet in the lake (hive layout) behind the DuckDB view raw_{data_type}. Reads "
+            f"data/inputs/{{exchange}}_{data_type}_{{date}}_{{SYMBOL}}.csv(.gz) when present; "
+            "otherwise synthetic (trades, quotes) or absent, unless synthetic_when_missing is off."
+        ),
+    )
+    def raw_asset(
+        context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        day = day_of(context.partition_key)
+        staged: list[tuple[Path | None, Path | None, dict]] = []
+        try:
+            for exchange, symbol in market.instrument_list():
+                staged.append(_stage(market, data_type, exchange, symbol, day, context.run_id))
+        except TardisFileError as exc:
+            for staging, _, _ in staged:
+                if staging is not None:
+                    staging.unlink(missing_ok=True)
+            raise bad_input(context.partition_key, exc) from exc
+        # Every instrument validated: publish all files, then record them (nothing partial).
+        for staging, dest, _ in staged:
+            if staging is not None and dest is not None:
+                os.replace(staging, dest)
+        records = pl.DataFrame(
+            [record for _, _, record in staged],
+            schema_overrides={"min_timestamp": pl.Int64, "max_timestamp": pl.Int64},
         )
-    )
-    wh.execute([f"CREATE OR REPLACE VIEW raw_trades AS {lake_view_sql(market.lake(), 'trades')}"])
-    rows = int(records["rows"].sum())
-    context.log.info(f"{day}: {rows} trades from {records['source'].to_list()}")
-    return dg.MaterializeResult(
-        metadata={
-            "rows": dg.MetadataValue.int(rows),
-            "instruments": dg.MetadataValue.int(records.height),
-            "sources": dg.MetadataValue.text(", ".join(records["source"].to_list())),
-            "lake_files": dg.MetadataValue.text("\n".join(records["lake_path"].to_list())),
-        }
-    )
+        wh = warehouse.warehouse()
+        wh.write(
+            PartitionWrite(
+                "raw_files",
+                records,
+                "data_type = ? AND date = ?",
+                (data_type, day),
+                tables.RAW_FILES,
+            )
+        )
+        view = lake_view_sql(market.lake(), data_type)
+        wh.execute([f"CREATE OR REPLACE VIEW raw_{data_type} AS {view}"])
+        rows = int(records["rows"].sum())
+        sources = records["source"].to_list()
+        context.log.info(f"{day}: {rows} {data_type} rows from {sources}")
+        return dg.MaterializeResult(
+            metadata={
+                "rows": dg.MetadataValue.int(rows),
+                "instruments": dg.MetadataValue.int(records.height),
+                "sources": dg.MetadataValue.text(", ".join(sources)),
+                "lake_files": dg.MetadataValue.text(
+                    "\n".join(p for p in records["lake_path"].to_list() if p)
+                ),
+            }
+        )
+
+    return raw_asset
 
 
 @dg.asset(

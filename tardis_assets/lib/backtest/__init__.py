@@ -10,6 +10,7 @@ from tardis_assets.lib.backtest.engine import (
     run_llm_strategy,
 )
 from tardis_assets.lib.backtest.inputs import BarArrays, prepare_bars
+from tardis_assets.lib.backtest.llm_sweep import llm_param_grid, llm_param_random, sweep_llm
 from tardis_assets.lib.backtest.metrics import MINUTES_PER_YEAR, compute_metrics
 from tardis_assets.lib.backtest.monte_carlo import MonteCarloResult, bootstrap, var_cvar
 from tardis_assets.lib.backtest.overfitting import (
@@ -24,6 +25,7 @@ from tardis_assets.lib.backtest.overfitting import (
 from tardis_assets.lib.backtest.reports import (
     AssetReport,
     backtest_report,
+    llm_optimization_report,
     optimization_report,
     params_hash,
     risk_report,
@@ -60,6 +62,9 @@ __all__ = [
     "deflated_sharpe_ratio",
     "dual_ma_grid",
     "dual_ma_random",
+    "llm_optimization_report",
+    "llm_param_grid",
+    "llm_param_random",
     "optimization_report",
     "params_hash",
     "pbo_cscv",
@@ -72,7 +77,9 @@ __all__ = [
     "run_llm_strategy",
     "run_sweep",
     "sweep_dual_ma",
+    "sweep_llm",
     "top_n",
     "var_cvar",
     "walk_forward_dual_ma",
+    "walk_forward_report",
 ]

@@ -8,7 +8,6 @@ thinned to a few hundred points, and the PNG is rendered at a low DPI so each st
 from __future__ import annotations
 
 import io
-
 from typing import TYPE_CHECKING
 
 import numpy as np

@@ -60,10 +60,9 @@ S_NTRADES = 22
 S_PREVPOS = 23
 S_COST = 24
 S_FLOOR = 25
-S_STRAT_A = 26  # strategy-owned slots (crossing side, previous eligibility, ...)
-S_STRAT_B = 27
-S_NEXT_ACTION = 28
-STATE_SIZE = 29
+S_STRAT_A = 26  # strategy-owned slot (the crossover's last strict side)
+S_NEXT_ACTION = 27  # action decided at the last bar of a block, due at the next bar's open
+STATE_SIZE = 28
 
 
 @njit(cache=True, nogil=True)
@@ -299,8 +298,9 @@ def asset_prefix(close: np.ndarray) -> np.ndarray:
     """Prefix sums over the close-to-close asset returns ``a[i] = close[i] / close[i-1] - 1``.
 
     Columns: sum a, sum a^2, sum min(a, 0)^2, sum max(a, 0), count a > 0, count a != 0; row i
-    covers bars before i (a[0] = 0). Row-major so one lookup touches one cache line. A fully invested long that does not trade earns exactly
-    ``a`` each bar, so its return statistics over a holding stretch are two lookups.
+    covers bars before i (a[0] = 0); row-major, so one lookup touches one cache line. A fully
+    invested long that does not trade earns exactly ``a`` each bar, so its return statistics
+    over a holding stretch are two lookups.
     """
     n = close.shape[0]
     out = np.zeros((n + 1, 6))

@@ -23,6 +23,7 @@ from tardis_assets.lib.backtest.charts import (
 )
 from tardis_assets.lib.backtest.engine import run_dual_ma, run_llm_strategy
 from tardis_assets.lib.backtest.inputs import prepare_bars
+from tardis_assets.lib.backtest.llm_sweep import llm_param_grid, llm_param_random, sweep_llm
 from tardis_assets.lib.backtest.metrics import MINUTES_PER_YEAR
 from tardis_assets.lib.backtest.monte_carlo import bootstrap, var_cvar
 from tardis_assets.lib.backtest.overfitting import deflated_sharpe_from_trials, pbo_cscv
@@ -170,7 +171,7 @@ def optimization_report(
         "combos_per_second": results.height / elapsed if elapsed > 0 else float("nan"),
         "best_fast": params.fast,
         "best_slow": params.slow,
-        "best_sharpe": float(best["sharpe"]),
+        "best_sharpe": float(best["sharpe"]) if best["sharpe"] is not None else float("nan"),
         "best_total_return": float(best["total_return"]),
         "dsr": dsr.dsr,
         "dsr_sr0_annualized": dsr.sr0 * float(np.sqrt(arrays.bars_per_year)),
@@ -279,4 +280,102 @@ def risk_report(
         tables={"risk_summary": pl.DataFrame([meta]), "risk_bands": bands},
         metadata=meta,
         png=monte_carlo_fan_png(mc.checkpoints, mc.bands, mc.band_percentiles),
+    )
+
+
+def influential_params(results: pl.DataFrame, params: list[str], k: int = 2) -> list[str]:
+    """The ``k`` swept parameters whose values move the mean Sharpe the most (variance of the
+    per-value mean Sharpe): the two axes worth a heatmap."""
+    scored = []
+    for name in params:
+        if results.get_column(name).n_unique() < 2:
+            continue
+        means = results.group_by(name).agg(pl.col("sharpe").mean()).get_column("sharpe")
+        scored.append((float(means.fill_null(0.0).var() or 0.0), name))
+    scored.sort(reverse=True)
+    return [name for _, name in scored[:k]]
+
+
+def llm_optimization_report(
+    bars: pl.DataFrame,
+    signals: pl.DataFrame,
+    *,
+    grid: dict[str, list] | None = None,
+    n_random: int = 0,
+    random_ranges: dict[str, tuple[float, float] | list] | None = None,
+    seed: int = 0,
+    base: LLMStrategyParams | None = None,
+    top: int = 10,
+    cscv_splits: int = 16,
+    run_id: str,
+    bars_per_year: float | None = None,
+) -> AssetReport:
+    """`strategy_optimization` for the LLM-signal strategy: grid (+ seeded random) sweep.
+
+    DSR uses N = every combination run, PBO ranks all of them (CSCV, S = ``cscv_splits``).
+    Tables ``optimization_results`` / ``optimization_top`` as in `optimization_report`.
+    """
+    base = base or LLMStrategyParams()
+    frames = []
+    if grid:
+        frames.append(llm_param_grid(grid, base))
+    if n_random:
+        if not random_ranges:
+            raise ValueError("n_random > 0 needs random_ranges")
+        frames.append(llm_param_random(n_random, random_ranges, seed, base))
+    if not frames:
+        raise ValueError("nothing to optimize: give a grid and/or n_random with random_ranges")
+    combos = pl.concat(frames, how="diagonal_relaxed")
+    for name in combos.columns:
+        combos = combos.with_columns(pl.col(name).fill_null(getattr(base, name)))
+    combos = combos.unique(maintain_order=True)
+    t0 = time.perf_counter()
+    out = sweep_llm(
+        bars, signals, combos, base, bars_per_year=bars_per_year, cscv_splits=cscv_splits
+    )
+    elapsed = time.perf_counter() - t0
+    results = out.results
+    best = top_n(results, 1).row(0, named=True)
+    best_params = dataclasses.replace(base, **{c: best[c] for c in combos.columns})
+    best_run = run_llm_strategy(bars, signals, best_params, bars_per_year)
+    dsr = deflated_sharpe_from_trials(
+        results.get_column("sharpe").fill_null(np.nan).to_numpy(),
+        best_run.per_bar.get_column("net_return").to_numpy(),
+        out.bars_per_year,
+    )
+    pbo = pbo_cscv(out.partition_stats) if cscv_splits and results.height >= 2 else None
+    tops = top_n(results, top)
+    axes = influential_params(results, list(combos.columns))
+    meta: dict[str, float | int | str] = {
+        "run_id": run_id,
+        "n_combinations": results.height,
+        "n_bars": out.n_bars,
+        "sweep_seconds": elapsed,
+        "combos_per_second": results.height / elapsed if elapsed > 0 else float("nan"),
+        "best_params": json.dumps(dataclasses.asdict(best_params), sort_keys=True),
+        "best_params_hash": params_hash(best_params),
+        "best_sharpe": float(best["sharpe"]) if best["sharpe"] is not None else float("nan"),
+        "best_total_return": float(best["total_return"]),
+        "dsr": dsr.dsr,
+        "dsr_sr0_annualized": dsr.sr0 * float(np.sqrt(out.bars_per_year)),
+        "dsr_n_trials": dsr.n_trials,
+        "pbo": pbo.pbo if pbo else float("nan"),
+        "pbo_splits": cscv_splits,
+        "top_n_markdown": _markdown(
+            tops.select(*combos.columns, "sharpe", "total_return", "max_drawdown", "n_trades")
+        ),
+    }
+    png = (
+        sharpe_heatmap_png(results, x=axes[0], y=axes[1])
+        if len(axes) == 2
+        else equity_drawdown_png(best_run.per_bar, title="Best LLM strategy")
+    )
+    results = results.with_columns(pl.lit(run_id).alias("run_id"))
+    return AssetReport(
+        tables={
+            "optimization_results": results,
+            "optimization_top": tops.with_columns(pl.lit(run_id).alias("run_id")),
+        },
+        metadata=meta,
+        png=png,
     )

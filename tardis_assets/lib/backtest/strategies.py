@@ -118,35 +118,66 @@ class LLMStrategyParams:
         validate_execution(self)
 
 
-def llm_score(aligned: dict[str, np.ndarray], p: LLMStrategyParams) -> np.ndarray:
-    """Composite score per bar; NaN where neither sentiment nor pattern has a view."""
-    s, q = aligned["sentiment"], aligned["pattern"]
-    score = p.w_sentiment * np.nan_to_num(s, nan=0.0) + p.w_pattern * np.nan_to_num(q, nan=0.0)
-    score[np.isnan(s) & np.isnan(q)] = np.nan
-    return score
-
-
-def llm_actions(aligned: dict[str, np.ndarray], p: LLMStrategyParams) -> np.ndarray:
-    """Kernel actions of the LLM strategy (entries on threshold crossings, see class docs).
+@njit(cache=True, nogil=True)
+def llm_actions_into(
+    sentiment: np.ndarray,
+    pattern: np.ndarray,
+    risk: np.ndarray,
+    w_sentiment: float,
+    w_pattern: float,
+    entry: float,
+    exit_: float,
+    max_risk: float,
+    allow_short: bool,
+    out: np.ndarray,
+) -> None:
+    """Per-bar actions of the LLM strategy from aligned views (NaN = no view) into ``out``.
 
     An entry needs the score to *become* eligible (it was not at the previous bar), so after a
     stop-loss, take-profit or holding-limit exit the strategy waits for a fresh crossing rather
-    than re-entering at once on the same stale view.
+    than re-entering at once on the same stale view. Flat when gated by risk, when no view
+    exists, or when |score| < ``exit_``.
     """
-    score = llm_score(aligned, p)
-    risk = aligned["risk"]
-    with np.errstate(invalid="ignore"):
-        gated = risk > p.max_risk
-        long_ok = ~gated & (score >= p.entry_threshold)
-        short_ok = ~gated & (score <= -p.entry_threshold)
-        exit_now = gated | np.isnan(score) | (np.abs(score) < p.exit_threshold)
-    prev_long = np.concatenate(([False], long_ok[:-1]))
-    prev_short = np.concatenate(([False], short_ok[:-1]))
-    actions = np.full(score.shape[0], ACTION_KEEP, dtype=np.int8)
-    actions[exit_now] = ACTION_FLAT
-    actions[long_ok & ~prev_long] = ACTION_LONG
-    actions[short_ok & ~prev_short] = ACTION_SHORT if p.allow_short else ACTION_FLAT
-    return actions
+    prev_long = False
+    prev_short = False
+    for i in range(sentiment.shape[0]):
+        s = sentiment[i]
+        q = pattern[i]
+        has = not (np.isnan(s) and np.isnan(q))
+        score = w_sentiment * (0.0 if np.isnan(s) else s) + w_pattern * (0.0 if np.isnan(q) else q)
+        r = risk[i]
+        gated = (not np.isnan(r)) and r > max_risk
+        long_ok = (not gated) and has and score >= entry
+        short_ok = (not gated) and has and score <= -entry
+        if long_ok and not prev_long:
+            a = ACTION_LONG
+        elif short_ok and not prev_short:
+            a = ACTION_SHORT if allow_short else ACTION_FLAT
+        elif gated or not has or abs(score) < exit_:
+            a = ACTION_FLAT
+        else:
+            a = ACTION_KEEP
+        out[i] = a
+        prev_long = long_ok
+        prev_short = short_ok
+
+
+def llm_actions(aligned: dict[str, np.ndarray], p: LLMStrategyParams) -> np.ndarray:
+    """Kernel actions of the LLM strategy (rules in `llm_actions_into` and the class docs)."""
+    out = np.empty(aligned["sentiment"].shape[0], dtype=np.int8)
+    llm_actions_into(
+        np.ascontiguousarray(aligned["sentiment"], dtype=np.float64),
+        np.ascontiguousarray(aligned["pattern"], dtype=np.float64),
+        np.ascontiguousarray(aligned["risk"], dtype=np.float64),
+        float(p.w_sentiment),
+        float(p.w_pattern),
+        float(p.entry_threshold),
+        float(p.exit_threshold),
+        float(p.max_risk),
+        bool(p.allow_short),
+        out,
+    )
+    return out
 
 
 @dataclass(frozen=True)

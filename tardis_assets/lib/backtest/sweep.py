@@ -11,6 +11,13 @@ How it stays fast and small:
 * Time is walked in blocks of ``block_bars`` bars; every combination of a lane runs one block and
   parks its state, so the block's prices and averages stay in cache across combinations.
 * Lanes are threads running ``nogil`` numba code on disjoint combinations: both cores work.
+* The common case (long-only, all-in, no stops or holding limit) takes `_dual_ma_long_lane`:
+  crossings are found 64 bars at a time from bit masks, only bars with an order run the full
+  kernel step, and holding stretches are advanced from shared prefix sums and block extremes.
+  Everything else takes `_dual_ma_lane` (the kernel on every bar). Tests hold both to the
+  single-backtest engine.
+
+Per-combination results equal `engine.run_dual_ma` (same kernel) to floating-point rounding.
 """
 
 from __future__ import annotations
@@ -297,7 +304,11 @@ def _dual_ma_long_lane(
                     while flips != np.uint64(0):
                         low = flips & (~flips + np.uint64(1))
                         j = math.frexp(float(low))[1] - 1
-                        a = kn.ACTION_LONG if (gt >> np.uint64(j)) & np.uint64(1) else kn.ACTION_FLAT
+                        a = (
+                            kn.ACTION_LONG
+                            if (gt >> np.uint64(j)) & np.uint64(1)
+                            else kn.ACTION_FLAT
+                        )
                         if s0 + j + 1 < s1:
                             ev_at[ne] = s0 + j + 1
                             ev_act[ne] = a
@@ -436,6 +447,11 @@ def run_sweep(
         raise ValueError("combos must be a polars DataFrame with integer columns fast, slow")
     if combos.height == 0:
         raise ValueError("combos: empty parameter range (no combinations to run)")
+    for name in ("fast", "slow"):
+        if not combos.schema[name].is_integer():
+            raise ValueError(
+                f"combos: column {name} must hold integer windows, got {combos.schema[name]}"
+            )
     fast = combos.get_column("fast").to_numpy().astype(np.int64)
     slow = combos.get_column("slow").to_numpy().astype(np.int64)
     _check_windows("fast", fast)

@@ -12,6 +12,7 @@ Only successful, validated answers are stored: failures are never cached.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
@@ -37,6 +38,11 @@ CREATE TABLE IF NOT EXISTS day_spend (
 
 def _canon(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=256)
+def _canon_str(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
 
 
 def cache_key(
@@ -67,11 +73,11 @@ def cache_key_from_parts(
     every model in the chain and for the request body.
     """
     text = (
-        '{"base_url":' + _canon(identity)
+        '{"base_url":' + _canon_str(identity)
         + ',"messages":' + messages_json
-        + ',"model":' + _canon(model)
+        + ',"model":' + _canon_str(model)
         + ',"params":' + params_json
-        + ',"prompt_version":' + _canon(prompt_version)
+        + ',"prompt_version":' + _canon_str(prompt_version)
         + ',"schema":' + schema_json
         + "}"
     )  # fmt: skip
@@ -143,9 +149,11 @@ class ResponseCache:
         self,
         items: list[tuple[str, dict[str, Any]]],
         spend: tuple[date, float] | None = None,
+        spends: list[tuple[date, float]] | None = None,
     ) -> None:
-        """Store answers (and optionally paid USD) in one transaction; a key is never rewritten."""
-        if not items and spend is None:
+        """Store answers (and paid USD per day) in one transaction; a key is never rewritten."""
+        day_usd = [s for s in [*(spends or []), *([spend] if spend else [])] if s[1] > 0]
+        if not items and not day_usd:
             return
         now = time.time_ns() // 1000
         with self._write() as conn:
@@ -154,11 +162,11 @@ class ResponseCache:
                     "INSERT OR IGNORE INTO responses (key, record, created_us) VALUES (?, ?, ?)",
                     [(k, json.dumps(r, separators=(",", ":")), now) for k, r in items],
                 )
-            if spend is not None and spend[1] > 0:
-                conn.execute(
+            if day_usd:
+                conn.executemany(
                     "INSERT INTO day_spend (day, usd) VALUES (?, ?) "
                     "ON CONFLICT(day) DO UPDATE SET usd = usd + excluded.usd",
-                    (spend[0].isoformat(), spend[1]),
+                    [(d.isoformat(), usd) for d, usd in day_usd],
                 )
 
     def add_spend(self, day: date, usd: float) -> None:

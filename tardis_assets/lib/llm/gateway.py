@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import logging
 import time
@@ -24,6 +25,7 @@ from tardis_assets.lib.llm import contracts as c
 from tardis_assets.lib.llm.breaker import CircuitBreaker
 from tardis_assets.lib.llm.budget import Budget
 from tardis_assets.lib.llm.cache import ResponseCache, cache_key_from_parts
+from tardis_assets.lib.llm.cache_writer import GroupWriter
 from tardis_assets.lib.llm.client import ChatClient, ChatResponse
 from tardis_assets.lib.llm.guard import allowed, bar_date
 from tardis_assets.lib.llm.limiter import ModelLimiter
@@ -96,6 +98,7 @@ class Gateway:
             retry_after_cap_s=config.retry_after_cap_s,
         )
         self._cache: ResponseCache | None = None
+        self._writer: GroupWriter | None = None
         self._client: ChatClient | None = None
         self._params_json: dict[tuple[str, str, int], str] = {}
         self._schema_json = {k: _canon(v) for k, v in SCHEMAS.items()}
@@ -106,6 +109,7 @@ class Gateway:
 
     async def __aenter__(self) -> Gateway:
         self._cache = ResponseCache(self.config.cache_path)
+        self._writer = GroupWriter(self.config.cache_path)
         self.budget = Budget(
             self.config.budget_run_usd,
             self.config.budget_day_usd,
@@ -126,6 +130,9 @@ class Gateway:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._writer is not None:
+            await self._writer.aclose()
+            self._writer = None
         if self._cache is not None:
             self._cache.close()
             self._cache = None
@@ -174,7 +181,9 @@ class Gateway:
     def _body(self, model: ModelInfo, kind: str, max_tokens: int, messages_json: str) -> bytes:
         """The request body, composed from canonical parts (no re-serialization of messages)."""
         params = self._params(model, kind, max_tokens)
-        text = '{"messages":' + messages_json + ',"model":' + _canon(model.id) + "," + params[1:]
+        text = (
+            '{"messages":' + messages_json + ',"model":' + _canon_str(model.id) + "," + params[1:]
+        )
         return text.encode("utf-8")
 
     def _limiter(self, model: ModelInfo) -> ModelLimiter:
@@ -362,13 +371,18 @@ class Gateway:
             worst_tokens = worst_in + job.max_tokens
             worst_usd = model.cost(worst_in, job.max_tokens)
             try:
-                resp: ChatResponse | None = None
-                async for attempt in self.policy.retrying():
-                    with attempt:
-                        resp = await self._attempt(
-                            model, body, key, worst_usd, worst_tokens, job.max_tokens, spend
-                        )
-                assert resp is not None
+                resp = await self.policy.call(
+                    functools.partial(
+                        self._attempt,
+                        model,
+                        body,
+                        key,
+                        worst_usd,
+                        worst_tokens,
+                        job.max_tokens,
+                        spend,
+                    )
+                )
             except BudgetExhausted as exc:
                 spend.errors.append(str(exc))
                 return c.STATUS_BUDGET_EXHAUSTED, None
@@ -404,10 +418,15 @@ class Gateway:
                 "answered_at_us": _now_us(),
             }
 
-    def _persist(self, items: list[tuple[str, dict[str, Any]]], spend: _Spend) -> None:
-        """One transaction: the answer (if any) and the job's paid USD for the day total."""
-        assert self._cache is not None and self.budget is not None
-        self._cache.put_many(items, (_today(), spend.cost_usd))
+    async def _persist(self, items: list[tuple[str, dict[str, Any]]], spend: _Spend) -> None:
+        """One transaction: the answer (if any) and the job's paid USD for the day total.
+
+        Returns once committed: a job is never reported done before its answer is durable.
+        """
+        assert self._writer is not None and self.budget is not None
+        if not items and spend.cost_usd <= 0:
+            return
+        await self._writer.write(items, (_today(), spend.cost_usd))
         self.budget.persisted(spend.cost_usd)
 
     async def _answer(self, job: _Job, eligible: list[ModelInfo]) -> None:
@@ -424,7 +443,7 @@ class Gateway:
                 continue
             status, record = await self._ask_model(job, model, spend)
             if record is not None:
-                self._persist([(job.keys[model.id], record)], spend)
+                await self._persist([(job.keys[model.id], record)], spend)
                 job.result = self._result(job, c.STATUS_OK, record=record)
                 job.ledger = self._ledger(
                     job,
@@ -438,7 +457,7 @@ class Gateway:
                 return
             if status == c.STATUS_BUDGET_EXHAUSTED:
                 break
-        self._persist([], spend)
+        await self._persist([], spend)
         error = "; ".join(dict.fromkeys(spend.errors))[:500] or status
         job.result = self._result(job, status, error=redact(error, self.config.api_key))
         job.ledger = self._ledger(
@@ -635,6 +654,11 @@ def _counts(order: list[str]) -> dict[str, int]:
 
 def _canon(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=256)
+def _canon_str(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _usage(resp: ChatResponse, bytes_in: int) -> tuple[int, int, bool]:

@@ -37,7 +37,7 @@ from starlette.routing import Route
 from tardis_assets.lib.llm import offline_rules
 from tardis_assets.lib.llm.prompts import parse_user_payload
 
-FAULT_KINDS = ("429", "500", "timeout", "malformed", "truncated", "missing_usage")
+FAULT_KINDS = ("429", "500", "timeout", "malformed", "truncated", "missing_usage", "bad_value")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ class Faults:
     rate_malformed: float = 0.0
     rate_truncated: float = 0.0
     rate_missing_usage: float = 0.0
+    # Valid JSON that breaks the schema (out-of-range score, unknown signal): what an obedient
+    # model would answer to a prompt injection.
+    rate_bad_value: float = 0.0
     # 429 answers carry this delay, in the header style given: "seconds", "ms" or "date".
     retry_after_s: float = 0.2
     retry_after_style: str = "seconds"
@@ -136,6 +139,8 @@ class _State:
     rng: random.Random
     chat_requests: int = 0
     closing: bool = False
+    inflight: dict[str, int] = field(default_factory=dict)
+    max_inflight: dict[str, int] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -180,6 +185,17 @@ def build_app(state: _State) -> Starlette:
                 "fault": fault,
             }
         )
+        now_inflight = state.inflight.get(model, 0) + 1
+        state.inflight[model] = now_inflight
+        state.max_inflight[model] = max(state.max_inflight.get(model, 0), now_inflight)
+        try:
+            return await _answer_chat(state, request, body, model, fault)
+        finally:
+            state.inflight[model] -= 1
+
+    async def _answer_chat(
+        state: _State, request: Request, body: dict[str, Any], model: str, fault: str | None
+    ) -> Response:
         if state.latency_s > 0:
             await asyncio.sleep(state.latency_s)
         if fault == "down":
@@ -216,6 +232,13 @@ def build_app(state: _State) -> Starlette:
             completion["choices"][0]["finish_reason"] = "length"
         if fault == "missing_usage":
             del completion["usage"]
+        if fault == "bad_value":
+            answer = json.loads(content)
+            if "signal" in answer:
+                answer["signal"] = "STRONG_BUY"
+            else:
+                answer["score"] = 7.5
+            completion["choices"][0]["message"]["content"] = json.dumps(answer)
         return JSONResponse(completion)
 
     async def models(_: Request) -> Response:
@@ -320,7 +343,13 @@ def build_app(state: _State) -> Starlette:
         return JSONResponse(_public(batch))
 
     async def stats(_: Request) -> Response:
-        return JSONResponse({"chat_requests": state.chat_requests, "log": state.log})
+        return JSONResponse(
+            {
+                "chat_requests": state.chat_requests,
+                "max_inflight": state.max_inflight,
+                "log": state.log,
+            }
+        )
 
     async def set_faults(request: Request) -> Response:
         state.faults = Faults.from_json((await request.body()).decode())

@@ -7,7 +7,8 @@ sentiment pushes the price over the following minutes. That last part is what gi
 sentiment signal something real to find (and the backtest something to lose when it cheats).
 
 Days are independent given the seed, yet prices are continuous across days: each day's path is
-pinned to a daily close drawn from a coarse seeded random walk.
+pinned to a daily close drawn from a coarse seeded random walk. Rows are in arrival order
+(local_timestamp), as in tardis files; exchange timestamps may then be slightly out of order.
 """
 
 from __future__ import annotations
@@ -213,7 +214,39 @@ class SyntheticMarket:
                 "price": price,
                 "amount": amount,
             }
-        )
+        ).sort("local_timestamp", maintain_order=True)
+
+    def quotes(self, exchange: str, symbol: str, day: date, per_minute: int = 30) -> pl.DataFrame:
+        """A tardis `quotes` day (top of book) on the same price path as ``trades``.
+
+        The spread widens with the minute's volatility, as market makers do, so spread features
+        carry information and spread costs in the backtest are not a constant.
+        """
+        rng = rng_for(self.seed, "quotes", exchange, symbol, day.isoformat())
+        path, sigma = self.minute_path(symbol, day)
+        n = MINUTES_PER_DAY * per_minute
+        minute = np.repeat(np.arange(MINUTES_PER_DAY), per_minute)
+        offset = _sort_within_groups(minute, rng.random(n))
+        offset_us = (offset * (US_PER_MINUTE - 1_000_000)).astype(np.int64)
+        timestamp = day_start_us(day) + minute.astype(np.int64) * US_PER_MINUTE + offset_us
+        latency = (rng.lognormal(np.log(3_000), 0.5, n)).astype(np.int64).clip(200, 400_000)
+        mid = np.exp(path[minute] + (path[minute + 1] - path[minute]) * offset)
+        tick = 0.1
+        half = tick * (0.5 + np.round(rng.exponential(1.0, n) * sigma[minute] / sigma.mean()))
+        bid = np.round((mid - half) / tick) * tick
+        ask = np.maximum(np.round((mid + half) / tick) * tick, bid + tick)
+        return pl.DataFrame(
+            {
+                "exchange": pl.Series([exchange] * n, dtype=pl.String),
+                "symbol": pl.Series([symbol] * n, dtype=pl.String),
+                "timestamp": timestamp,
+                "local_timestamp": timestamp + latency,
+                "ask_amount": _sizes(rng, n),
+                "ask_price": np.round(ask, 2),
+                "bid_price": np.round(bid, 2),
+                "bid_amount": _sizes(rng, n),
+            }
+        ).sort("local_timestamp", maintain_order=True)
 
 
 def news_frame(rows: dict[str, list]) -> pl.DataFrame:
@@ -227,6 +260,10 @@ def news_frame(rows: dict[str, list]) -> pl.DataFrame:
             "symbols": pl.List(pl.String),
         },
     ).with_columns(pl.col("published_at").cast(pl.Datetime("us", "UTC")))
+
+
+def _sizes(rng: np.random.Generator, n: int) -> np.ndarray:
+    return np.round(rng.lognormal(np.log(2.0), 0.8, n), 3).clip(0.001, None)
 
 
 def _sort_within_groups(groups: np.ndarray, values: np.ndarray) -> np.ndarray:

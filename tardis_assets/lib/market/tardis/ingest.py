@@ -1,9 +1,15 @@
 """Streaming CSV(.gz) -> zstd Parquet, validated, published atomically.
 
-DuckDB's CSV reader streams the file with explicit column types (no sniffing) and ``COPY`` writes
-Parquet row group by row group, so memory stays bounded for a 50M-row day. The Parquet file is
-written next to its destination under a temporary name, validated, and only then renamed over the
-destination: a failure at any step leaves whatever was at ``dest`` before untouched.
+Two readers, one result. The fast path inflates with ISA-L, parses with Arrow's multi-threaded
+CSV reader and lets DuckDB ``COPY`` that Arrow stream to Parquet row group by row group, with the
+row rules evaluated inside the same COPY (a failing rule aborts it). Any failure there sends the
+file to the precise path: DuckDB's own ``read_csv`` (explicit types, strict mode), whose errors
+carry the CSV line, then a scan of the written Parquet that maps the first bad row back to its
+line. Clean files pay one pass; bad files pay two and get a precise message.
+
+Memory stays bounded (8 MiB CSV blocks, DuckDB capped by ``memory_limit``) for a 50M-row day.
+The Parquet file is written next to its destination under a temporary name and renamed over it
+only once everything passed: a failure at any step leaves whatever was at ``dest`` untouched.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""Row rules checked on a freshly written (not yet published) Parquet file.
+"""Row rules of each tardis type, as SQL, evaluated inline (fast path) or by a scan (precise path).
 
-Why after the COPY rather than inside it: a Parquet scan of the few checked columns is columnar
-and cheap, and ``file_row_number`` maps a bad row straight back to its CSV line (row order is
+Inline: ``row_filter_sql`` aborts the COPY on the first bad row at the cost of one vectorized
+expression. Scan: ``scan_and_check`` reads a freshly written (not yet published) Parquet file;
+``file_row_number`` maps the first bad row straight back to its CSV line (row order is
 preserved), which a parallel CSV scan cannot tell. One scan evaluates every rule and also yields
-the row count and time range the caller reports.
+the row count and time range.
 """
 
 from __future__ import annotations
