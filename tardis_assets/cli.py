@@ -25,7 +25,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tardis_assets.definitions import build_resources
     from tardis_assets.defs.backtest.assets import StrategyConfig, run_id_of
     from tardis_assets.defs.pipeline import materialize_days
-    from tardis_assets.lib.summary import format_table, summary
+    from tardis_assets.lib.summary import format_table, research_lines, summary
 
     days = _days(date.fromisoformat(args.start), args.days)
     resources = build_resources()
@@ -37,6 +37,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     table = summary(warehouse, days, run_id_of(StrategyConfig().params()))
     print(f"\nwarehouse {warehouse.path}  ({len(days)} days in {elapsed:.1f} s)")
     print(format_table(table))
+    for line in research_lines(warehouse):
+        print(line)
     return 0
 
 
@@ -65,6 +67,31 @@ def cmd_costs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_llm_ping(args: argparse.Namespace) -> int:
+    from tardis_assets.defs.resources import default_llm_resource
+    from tardis_assets.lib.llm.ping import ping
+
+    resource = default_llm_resource(provider=args.provider)
+    # Resolves the EnvVar key the way a Dagster run would; the value never leaves the process.
+    with resource.process_config_and_initialize().gateway_config() as config:
+        result = ping(config, args.model)
+    print(result.line())
+    return 0 if result.ok else 1
+
+
+def cmd_llm_stats(args: argparse.Namespace) -> int:
+    from tardis_assets.definitions import build_resources
+    from tardis_assets.lib.costs import format_costs, llm_stats
+
+    warehouse = build_resources()["warehouse"].warehouse()
+    try:
+        print(format_costs(llm_stats(warehouse)))
+    except (LookupError, FileNotFoundError) as exc:
+        print(f"tardis-assets llm stats: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tardis-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     costs.add_argument("--days", type=int, default=None, help="only the last N days")
     costs.add_argument("--by", default="day", choices=["day", "kind", "model", "provider"])
     costs.set_defaults(func=cmd_costs)
+    llm = sub.add_parser("llm", help="LLM gateway: connectivity and call statistics")
+    llm_sub = llm.add_subparsers(dest="llm_command", required=True)
+    ping = llm_sub.add_parser("ping", help="one real call: latency, model, ok/fail")
+    ping.add_argument(
+        "--provider", default=None, help="holysheep, openai, deepseek, local, offline"
+    )
+    ping.add_argument("--model", default=None, help="model id (default: the sentiment route's)")
+    ping.set_defaults(func=cmd_llm_ping)
+    stats = llm_sub.add_parser("stats", help="calls, cost, cache hits, p50/p95 latency")
+    stats.set_defaults(func=cmd_llm_stats)
     return parser
 
 

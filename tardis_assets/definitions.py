@@ -5,8 +5,14 @@ from __future__ import annotations
 import dagster as dg
 
 from tardis_assets.defs.backtest.assets import backtest_results
+from tardis_assets.defs.backtest.checks import backtest_no_trade_before_signal
+from tardis_assets.defs.backtest.optimization import (
+    llm_strategy_optimization,
+    strategy_optimization,
+    walk_forward,
+)
 from tardis_assets.defs.features.assets import build_bars_asset
-from tardis_assets.defs.features.checks import bars_ohlc_consistent
+from tardis_assets.defs.features.checks import bars_no_long_gaps, bars_ohlc_consistent
 from tardis_assets.defs.jobs import JOBS
 from tardis_assets.defs.resources import (
     LLMResource,
@@ -14,6 +20,7 @@ from tardis_assets.defs.resources import (
     WarehouseResource,
     default_llm_resource,
 )
+from tardis_assets.defs.risk.assets import risk_report
 from tardis_assets.defs.schedules import build_schedules, build_sensors
 from tardis_assets.defs.signals.assets import llm_signals
 from tardis_assets.defs.signals.checks import llm_signals_coverage
@@ -29,11 +36,17 @@ ASSETS = [
     llm_signals,
     llm_costs,
     backtest_results,
+    strategy_optimization,
+    llm_strategy_optimization,
+    walk_forward,
+    risk_report,
 ]
 CHECKS = [
     *(build_quality_check(t) for t in RAW_TYPES),
     bars_ohlc_consistent,
+    bars_no_long_gaps,
     llm_signals_coverage,
+    backtest_no_trade_before_signal,
 ]
 
 

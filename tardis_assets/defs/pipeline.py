@@ -16,6 +16,13 @@ from tardis_assets.definitions import ASSETS, CHECKS, RAW_TYPES
 from tardis_assets.lib.llm import KINDS
 
 Reporter = Callable[[str], None]
+RANGE_ASSETS = (
+    "llm_costs",
+    "strategy_optimization",
+    "llm_strategy_optimization",
+    "walk_forward",
+    "risk_report",
+)
 
 
 def run_layers(
@@ -58,6 +65,8 @@ def materialize_days(
             results.append(run_layers(["llm_signals"], multi, resources, instance, log_level))
         report(f"{key}: backtest_results")
         results.append(run_layers(["backtest_results"], key, resources, instance, log_level))
-    report("llm_costs")
-    results.append(run_layers(["llm_costs"], None, resources, instance, log_level))
+    # Range-level assets last: they read every day materialized above.
+    for name in RANGE_ASSETS:
+        report(name)
+        results.append(run_layers([name], None, resources, instance, log_level))
     return results

@@ -116,13 +116,13 @@ class LLMResource(dg.ConfigurableResource):
             yield GatewayConfig(base_url=self.base_url, **common)
 
 
-def default_llm_resource() -> LLMResource:
+def default_llm_resource(provider: str | None = None) -> LLMResource:
     """Provider from the environment: an explicit choice, else HolySheep when its key is set.
 
     Only the *name* of the key variable is read here; the value is resolved by Dagster's EnvVar at
     run time, so it never enters the definitions, the UI or the event log.
     """
-    provider = os.environ.get("TARDIS_LLM_PROVIDER")
+    provider = provider or os.environ.get("TARDIS_LLM_PROVIDER")
     if not provider:
         key_var = PROVIDERS["holysheep"].key_env
         provider = "holysheep" if key_var and os.environ.get(key_var) else "offline"

@@ -74,18 +74,51 @@ def cost_report(
 
 
 def format_costs(frame: pl.DataFrame) -> str:
-    """Fixed-width text with a total row, for the terminal and the asset's metadata."""
+    """Fixed-width text with a total row, for the terminal and the asset's metadata.
+
+    Counts and money are summed; text columns and percentiles (which do not add up) stay blank.
+    """
     if frame.is_empty():
         return "no LLM calls in the selected period"
-    key = frame.columns[0]
-    totals = frame.select(pl.exclude(key).sum().round(6)).with_columns(pl.lit("total").alias(key))
-    table = pl.concat(
-        [frame.with_columns(pl.col(key).cast(pl.String)), totals.select(frame.columns)]
-    )
-    cells = [[str(v) for v in row] for row in table.rows()]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(table.columns)]
+    cells = [["" if v is None else str(v) for v in row] for row in frame.rows()]
+    total = []
+    for i, (name, dtype) in enumerate(frame.schema.items()):
+        if i == 0:
+            total.append("total")
+        elif dtype.is_numeric() and not name.startswith("p"):
+            value = float(frame[name].sum())
+            total.append(str(int(value)) if value.is_integer() else str(round(value, 6)))
+        else:
+            total.append("")
+    cells.append(total)
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(frame.columns)]
 
     def line(values: list[str]) -> str:
         return "  ".join(v.rjust(w) for v, w in zip(values, widths, strict=True))
 
-    return "\n".join([line(table.columns), line(["-" * w for w in widths]), *map(line, cells)])
+    return "\n".join([line(frame.columns), line(["-" * w for w in widths]), *map(line, cells)])
+
+
+def llm_stats(warehouse: Warehouse) -> pl.DataFrame:
+    """Calls, failures, cost, cache hits and p50/p95 latency of sent calls by kind and model."""
+    if not warehouse.table_exists("llm_calls"):
+        raise LookupError(f"no LLM calls in {warehouse.path} yet: materialize llm_signals first")
+    return warehouse.read(
+        """WITH sent AS (
+               SELECT kind, coalesce(model_returned, model_requested) AS model, count(*) AS calls,
+                      count(*) FILTER (WHERE status <> 'ok') AS failed,
+                      round(sum(cost_usd), 6) AS cost_usd,
+                      round(quantile_cont(latency_ms, 0.5) FILTER (WHERE attempts > 0), 1)
+                          AS p50_ms,
+                      round(quantile_cont(latency_ms, 0.95) FILTER (WHERE attempts > 0), 1)
+                          AS p95_ms
+               FROM llm_calls GROUP BY ALL),
+           hits AS (
+               SELECT kind, model, sum(cache_hits) AS cache_hits,
+                      round(sum(cache_savings_usd), 6) AS cache_savings_usd
+               FROM llm_partition_stats GROUP BY ALL)
+           SELECT kind, model, coalesce(calls, 0) AS calls, coalesce(failed, 0) AS failed,
+                  coalesce(cost_usd, 0) AS cost_usd, coalesce(cache_hits, 0) AS cache_hits,
+                  coalesce(cache_savings_usd, 0) AS cache_savings_usd, p50_ms, p95_ms
+           FROM sent FULL OUTER JOIN hits USING (kind, model) ORDER BY kind, model"""
+    )

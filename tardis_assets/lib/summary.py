@@ -18,7 +18,8 @@ b AS (SELECT CAST(bar_start AT TIME ZONE 'UTC' AS DATE) AS date, count(*) AS bar
 llm AS (SELECT date, sum(http_calls) AS llm_calls, sum(cache_hits) AS cache_hits,
                sum(cost_usd) AS cost_usd, sum(cache_savings_usd) AS saved_usd
         FROM llm_partition_stats GROUP BY date),
-bt AS (SELECT date, sum(n_trades) AS trades, avg(total_return) AS pnl, avg(sharpe) AS sharpe
+bt AS (SELECT date, CAST(sum(n_trades) AS BIGINT) AS trades, avg(total_return) AS pnl,
+              avg(sharpe) AS sharpe
        FROM backtest_summary WHERE run_id = ? GROUP BY date)
 SELECT days.date, coalesce(ticks.ticks, 0) AS ticks, coalesce(b.bars, 0) AS bars,
        coalesce(llm.llm_calls, 0) AS llm_calls, coalesce(llm.cache_hits, 0) AS cache_hits,
@@ -70,3 +71,17 @@ def format_table(frame: pl.DataFrame) -> str:
         return "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def research_lines(warehouse: Warehouse) -> list[str]:
+    """One line per range-level result, when those tables exist (best over stored runs)."""
+    lines = []
+    if warehouse.table_exists("optimization_top"):
+        sharpe, fast, slow = warehouse.read(
+            "SELECT sharpe, fast, slow FROM optimization_top ORDER BY sharpe DESC LIMIT 1"
+        ).row(0)
+        lines.append(f"dual-MA sweep: best Sharpe {sharpe:.2f} (fast {fast}, slow {slow})")
+    if warehouse.table_exists("risk_summary"):
+        var95, cvar99 = warehouse.read("SELECT var_95, cvar_99 FROM risk_summary LIMIT 1").row(0)
+        lines.append(f"Monte Carlo 1-day risk: VaR95 {var95:+.2%}, CVaR99 {cvar99:+.2%}")
+    return lines

@@ -1,6 +1,7 @@
 """Warehouse table contracts (DESIGN.md section 2), one DDL per table.
 
-The LLM ledger ``llm_calls`` is defined by the gateway itself (``lib.llm.LLM_CALLS_DDL``).
+The LLM ledger ``llm_calls`` is defined by the gateway itself (``lib.llm.LLM_CALLS_DDL``), and the
+backtest report tables by the frames ``lib.backtest.reports`` returns (one column per metric).
 
 Kept in one place so the writers, the readers (CLI, summary, costs) and the tests agree on names
 and types. Every statement is idempotent (``IF NOT EXISTS``) and runs just before its writer's
@@ -49,17 +50,4 @@ CREATE TABLE IF NOT EXISTS llm_partition_stats (
     failed BIGINT, cache_hits BIGINT, http_calls BIGINT, not_sent BIGINT, cost_usd DOUBLE,
     cache_savings_usd DOUBLE, tokens_in BIGINT, tokens_out BIGINT, latency_p50_ms DOUBLE,
     latency_p95_ms DOUBLE, materialized_at TIMESTAMPTZ
-)"""
-
-BACKTEST_BARS = """
-CREATE TABLE IF NOT EXISTS backtest_bars (
-    run_id VARCHAR, date DATE, exchange VARCHAR, symbol VARCHAR, bar_start TIMESTAMPTZ,
-    position DOUBLE, gross_return DOUBLE, cost DOUBLE, net_return DOUBLE, equity DOUBLE
-)"""
-
-BACKTEST_SUMMARY = """
-CREATE TABLE IF NOT EXISTS backtest_summary (
-    run_id VARCHAR, date DATE, exchange VARCHAR, symbol VARCHAR, params VARCHAR,
-    n_trades BIGINT, total_return DOUBLE, sharpe DOUBLE, sortino DOUBLE, max_drawdown DOUBLE,
-    win_rate DOUBLE, turnover DOUBLE, exposure DOUBLE, metrics VARCHAR
 )"""

@@ -87,7 +87,7 @@ class Warehouse:
         """
         with self.connect() as conn:
             for write in writes:
-                conn.execute(write.ddl)
+                write.create(conn)
             conn.execute("BEGIN TRANSACTION")
             try:
                 for i, write in enumerate(writes):
@@ -102,15 +102,29 @@ class Warehouse:
 class PartitionWrite:
     """Replace the rows of ``table`` matching ``where`` by ``frame`` (or append unseen keys).
 
-    ``ddl`` creates the table when missing, so the table contract lives next to its writer.
+    ``ddl`` creates the table when missing, so the table contract lives next to its writer; with
+    ``ddl=None`` the table takes the frame's schema (report tables whose columns are defined by
+    the library that computes them, e.g. one column per metric).
     """
 
     table: str
     frame: pl.DataFrame
     where: str
     params: tuple[object, ...]
-    ddl: str
+    ddl: str | None
     append_only_key: tuple[str, ...] = ()
+
+    def create(self, conn: duckdb.DuckDBPyConnection) -> None:
+        if self.ddl is not None:
+            conn.execute(self.ddl)
+            return
+        conn.register("_schema_of_frame", self.frame.head(0).to_arrow())
+        try:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} AS SELECT * FROM _schema_of_frame"
+            )
+        finally:
+            conn.unregister("_schema_of_frame")
 
     def apply(self, conn: duckdb.DuckDBPyConnection, view_name: str) -> None:
         columns = ", ".join(f'"{c}"' for c in self.frame.columns)

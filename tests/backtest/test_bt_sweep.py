@@ -137,7 +137,7 @@ def test_bad_sweep_inputs() -> None:
 
 
 def test_chunk_plan_computes_each_slow_window_once_when_fast_windows_fit() -> None:
-    from tardis_assets.lib.backtest.sweep import plan_chunks
+    from tardis_assets.lib.backtest.sweep_plan import plan_chunks
 
     combos = dual_ma_grid(np.arange(2, 12), 20 + 5 * np.arange(30))
     fast = combos["fast"].to_numpy()
@@ -172,6 +172,9 @@ def test_fast_lane_equals_engine_on_prices_with_ties(steps, fast, extra, block) 
         pl.Series("low", np.minimum(close, np.concatenate([[100.0], close[:-1]]))),
     )
     combos = pl.DataFrame({"fast": [fast], "slow": [fast + extra]})
-    ex = ExecutionParams(fee_bps=3, slippage_bps=1)
-    got = sweep_dual_ma(bars, combos, ex, block_bars=block)
-    _assert_rows_match_single_runs(bars, got, ex, [0])
+    for ex in (
+        ExecutionParams(fee_bps=3, slippage_bps=1),
+        ExecutionParams(fee_bps=3, allow_short=True, stop_loss=0.01, holding_bars=25),
+    ):
+        got = sweep_dual_ma(bars, combos, ex, block_bars=block)
+        _assert_rows_match_single_runs(bars, got, ex, [0])

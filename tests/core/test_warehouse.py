@@ -81,3 +81,11 @@ def test_writer_waits_for_another_process_lock(tmp_path):
     done.set()
     holder.wait(timeout=10)
     assert Warehouse(path).read("SELECT count(*) AS n FROM t")["n"][0] == 1
+
+
+def test_table_from_frame_schema_when_no_ddl(tmp_path):
+    wh = Warehouse(tmp_path / "w.duckdb")
+    report = pl.DataFrame({"run_id": ["a"], "sharpe": [1.5], "n": [3]})
+    for _ in range(2):
+        wh.write(PartitionWrite("report", report, "run_id = ?", ("a",), None))
+    assert wh.read("SELECT * FROM report").rows() == [("a", 1.5, 3)]

@@ -11,6 +11,10 @@ EXPECTED = {
     "llm_signals": daily_by_kind,
     "backtest_results": daily,
     "llm_costs": None,
+    "strategy_optimization": None,
+    "llm_strategy_optimization": None,
+    "walk_forward": None,
+    "risk_report": None,
 }
 
 
@@ -32,9 +36,12 @@ def test_lineage_is_the_designed_chain():
     assert parents("bars") == {"raw_trades", "raw_quotes"}
     assert parents("llm_signals") == {"bars", "news"}
     assert parents("backtest_results") == {"bars", "llm_signals"}
+    assert parents("risk_report") == {"backtest_results"}
+    assert parents("llm_strategy_optimization") == {"bars", "llm_signals"}
 
 
 def test_warehouse_writers_are_in_the_duckdb_pool():
-    for name in ("news", "bars", "llm_signals", "llm_costs", "backtest_results"):
+    writers = [k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()]
+    for name in (w for w in writers if not w.startswith("raw_")):
         assets_def = defs.resolve_assets_def(name)
         assert {spec.pool for spec in [assets_def.op]} == {"duckdb"}, name

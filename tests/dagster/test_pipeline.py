@@ -22,8 +22,13 @@ TABLES = [
     "llm_signals",
     "llm_calls",
     "llm_partition_stats",
-    "backtest_bars",
+    "backtest_per_bar",
     "backtest_summary",
+    "optimization_results",
+    "llm_optimization_results",
+    "walk_forward_oos",
+    "risk_summary",
+    "risk_bands",
 ]
 
 
@@ -62,6 +67,12 @@ def test_whole_graph_then_rerun_from_cache(instance, resources, offline_server):
     assert checks and all(c.passed for c in checks)
     signal_meta = instance.get_latest_materialization_event(dg.AssetKey("llm_signals"))
     assert "cost_usd" in signal_meta.asset_materialization.metadata
+    sweep = instance.get_latest_materialization_event(dg.AssetKey("strategy_optimization"))
+    sweep_meta = sweep.asset_materialization.metadata
+    assert sweep_meta["n_combinations"].value >= 10_000
+    assert {"best_sharpe", "dsr", "pbo", "sharpe_heatmap"} <= set(sweep_meta)
+    risk = instance.get_latest_materialization_event(dg.AssetKey("risk_report"))
+    assert {"var_95", "cvar_99", "p_drawdown_floor"} <= set(risk.asset_materialization.metadata)
 
     materialize_days([DAY], resources, instance, report=lambda _: None)
     assert offline_server.request_count() == calls_after_first  # zero HTTP calls

@@ -14,9 +14,12 @@ MINUTE_US = 60_000_000
 def make_requests(
     n_bars: int, kinds: tuple[str, ...] = KINDS, start_us: int = BAR0_US, symbol: str = "BTCUSDT"
 ) -> list[SignalRequest]:
-    """Distinct, deterministic requests: n_bars x kinds."""
+    """Distinct, deterministic requests: n_bars x kinds; a bar's content depends only on its time
+    (so overlapping ranges produce identical prompts)."""
     out = []
-    for i in range(n_bars):
+    first = (start_us - BAR0_US) // MINUTE_US
+    for n in range(n_bars):
+        i = first + n
         features = {
             "close": 100.0 + i,
             "rsi_14": float(15 + (i * 7) % 75),
@@ -36,7 +39,7 @@ def make_requests(
                     kind,
                     "binance-futures",
                     symbol,
-                    start_us + i * MINUTE_US,
+                    start_us + n * MINUTE_US,
                     MINUTE_US,
                     features,
                     headlines,

@@ -126,3 +126,21 @@ def test_async_gateway_and_progress(server: OfflineServer, tmp_path: Path):
     assert len(report.results) == 10 * len(KINDS)
     assert seen and seen[-1].done == seen[-1].total == 30
     assert seen[-1].cost_usd > 0
+
+
+def test_duplicates_across_planning_chunks_are_sent_once(server: OfflineServer, tmp_path: Path):
+    once = make_requests(110)  # 330 requests: duplicates land in later planning chunks
+    reqs = once + once[::-1]
+    seen = []
+    report = run_signals(_config(server, tmp_path, progress_interval_s=0.005), reqs, seen.append)
+    assert server.request_count() == len(once) == report.http_requests
+    assert all(r.status == "ok" for r in report.results)
+    by_hash = {r.request_hash: r.value for r in report.results[: len(once)]}
+    assert all(by_hash[r.request_hash] == r.value for r in report.results[len(once) :])
+    assert [p.done for p in seen] == sorted(p.done for p in seen)
+    assert seen[-1].done == len(reqs) and all(p.done <= len(reqs) for p in seen)
+
+
+def test_empty_request_list(tmp_path: Path):
+    report = run_signals(GatewayConfig(cache_path=tmp_path / "c.sqlite", replay_only=True), [])
+    assert report.results == [] and report.ledger == [] and report.http_requests == 0

@@ -8,16 +8,15 @@ from pathlib import Path
 
 import pytest
 
+# ../shared beside the repository, as in the dev tree and in CI's fresh clone
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "tardis"
-if not FIXTURES.is_dir():  # CI clones main with shared/ beside it; a dev tree lives in /work
-    FIXTURES = Path("/work/shared/fixtures/tardis")
 
 
 @pytest.fixture
 def tardis_dir(tmp_path: Path) -> Path:
     """Every fixture CSV copied to tmp_path/inputs, plus a .csv.gz twin of each."""
     if not FIXTURES.is_dir():
-        pytest.skip(f"tardis fixtures not found at {FIXTURES}")
+        pytest.fail(f"tardis fixtures not found at {FIXTURES}")
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     for src in FIXTURES.glob("*.csv"):

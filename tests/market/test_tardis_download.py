@@ -41,7 +41,9 @@ class _Datasets(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization")
         type(self).seen.append((self.path, auth))
         body = type(self).files.get(self.path.split("?")[0])
-        if self.path.startswith("/v1/echo/"):
+        if self.path.startswith("/v1/broken/"):
+            self._reply(500, b"internal error")  # the client retries these with long pauses
+        elif self.path.startswith("/v1/echo/"):
             # a hostile server that echoes the credentials back in its error body
             self._reply(401, f"unauthorized: {auth}".encode())
         elif body is None:
@@ -138,4 +140,14 @@ def test_missing_day_is_reported(endpoint: str, tmp_path: Path) -> None:
         download_day(
             tmp_path, "binance-futures", "quotes", date(2024, 2, 1), "BTCUSDT", endpoint=endpoint
         )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_deadline_bounds_client_retries(endpoint: str, tmp_path: Path) -> None:
+    with pytest.raises(TardisDownloadError, match=r"within 1\.5s"):
+        download_day(
+            tmp_path, "broken", "trades", date(2024, 1, 1), "BTCUSDT", endpoint=endpoint,
+            deadline_s=1.5,
+        )  # fmt: skip
+    assert _Datasets.seen and all(path.startswith("/v1/broken/") for path, _ in _Datasets.seen)
     assert list(tmp_path.iterdir()) == []

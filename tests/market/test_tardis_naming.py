@@ -50,6 +50,10 @@ def test_tardis_filename_follows_client_default() -> None:
             ("binance-futures", "book_snapshot_5", date(2020, 9, 1), "BTCUSDT"),
         ),
         (
+            "gate-io_trades_2024-01-01_BTC_USDT.csv.gz",
+            ("gate-io", "trades", date(2024, 1, 1), "BTC_USDT"),
+        ),
+        (
             "deribit_options_chain_2020-06-08_OPTIONS.csv.gz",
             ("deribit", "options_chain", date(2020, 6, 8), "OPTIONS"),
         ),

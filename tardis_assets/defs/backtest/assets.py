@@ -1,8 +1,7 @@
 """Backtest layer: the LLM-signal strategy per UTC day, traded only once signals are available."""
 
-import hashlib
+import base64
 import json
-from dataclasses import asdict
 
 import dagster as dg
 import polars as pl
@@ -11,21 +10,30 @@ from tardis_assets.defs.common import DUCKDB_POOL, RETRY
 from tardis_assets.defs.features.assets import BARS_WHERE, day_bounds
 from tardis_assets.defs.partitions import by_date, daily
 from tardis_assets.defs.resources import WarehouseResource, day_of
-from tardis_assets.lib import tables
-from tardis_assets.lib.backtest import LLMStrategyParams, run_llm_strategy
+from tardis_assets.lib.backtest import LLMStrategyParams
+from tardis_assets.lib.backtest.reports import AssetReport, backtest_report, params_hash
 from tardis_assets.lib.warehouse import PartitionWrite
 
 
 class StrategyConfig(dg.Config):
-    """Parameters of the LLM-signal strategy (see LLMStrategyParams for their meaning)."""
+    """Parameters of the LLM-signal strategy (see LLMStrategyParams for their meaning).
 
-    w_sentiment: float = 0.5
-    w_pattern: float = 0.5
-    entry_threshold: float = 0.2
+    The defaults trade the news: sentiment carries the decision, the price pattern only tips a
+    borderline score, the risk score vetoes, and a position is held for at most 15 bars, about
+    how long a headline moves this market.
+    """
+
+    w_sentiment: float = 1.0
+    w_pattern: float = 0.2
+    entry_threshold: float = 0.5
     exit_threshold: float = 0.05
     min_confidence: float = 0.3
     max_risk: float = 0.8
-    holding_bars: int = 0
+    holding_bars: int = 15
+    stop_loss: float = 0.0
+    take_profit: float = 0.0
+    allow_short: bool = True
+    position_size: float = 1.0
     fee_bps: float = 5.0
     slippage_bps: float = 1.0
 
@@ -34,9 +42,27 @@ class StrategyConfig(dg.Config):
 
 
 def run_id_of(params: LLMStrategyParams) -> str:
-    """A stable id of the parameter set: same params, same rows, so re-runs replace, not add."""
-    text = json.dumps(asdict(params), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """Same params, same id: re-runs replace their rows instead of adding new ones."""
+    return params_hash(params)
+
+
+def png_markdown(report: AssetReport, title: str) -> dg.MetadataValue:
+    """The report's small PNG inline in the UI (it lives in the event log, so it stays small)."""
+    encoded = base64.b64encode(report.png).decode()
+    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{encoded})")
+
+
+def plain_metadata(metadata: dict) -> dict[str, dg.MetadataValue]:
+    """Numbers as float/int metadata (the UI plots them across partitions), text as text."""
+    out: dict[str, dg.MetadataValue] = {}
+    for key, value in metadata.items():
+        if isinstance(value, (bool, str)):
+            out[key] = dg.MetadataValue.text(str(value))
+        elif isinstance(value, int):
+            out[key] = dg.MetadataValue.int(value)
+        else:
+            out[key] = dg.MetadataValue.float(float(value))
+    return out
 
 
 @dg.asset(
@@ -48,9 +74,9 @@ def run_id_of(params: LLMStrategyParams) -> str:
     retry_policy=RETRY,
     automation_condition=dg.AutomationCondition.eager(),
     description=(
-        "Daily backtest of the LLM-signal strategy per instrument (tables backtest_bars and "
+        "Daily backtest of the LLM-signal strategy per instrument (tables backtest_per_bar and "
         "backtest_summary): a signal trades from the first bar starting at or after its "
-        "available_at, at that bar's open, with fees and slippage in bps."
+        "available_at, at that bar's open, with fees, slippage and half the quoted spread."
     ),
 )
 def backtest_results(
@@ -67,66 +93,25 @@ def backtest_results(
         raise dg.Failure(f"partition {day}: no bars; materialize bars first", allow_retries=False)
     params = config.params()
     run_id = run_id_of(params)
-    per_bar, summary = [], []
+    per_bar, summary, reports = [], [], []
     for (exchange, symbol), group in bars.group_by("exchange", "symbol", maintain_order=True):
         sig = signals.filter((pl.col("exchange") == exchange) & (pl.col("symbol") == symbol))
-        result = run_llm_strategy(group, sig, params)
-        per_bar.append(
-            result.per_bar.with_columns(
-                run_id=pl.lit(run_id),
-                date=pl.lit(day),
-                exchange=pl.lit(exchange),
-                symbol=pl.lit(symbol),
-            )
-        )
-        m = result.metrics
-        summary.append(
-            {
-                "run_id": run_id,
-                "date": day,
-                "exchange": exchange,
-                "symbol": symbol,
-                "params": json.dumps(asdict(params), sort_keys=True),
-                "n_trades": result.n_trades,
-                "total_return": m["total_return"],
-                "sharpe": m["sharpe"],
-                "sortino": m["sortino"],
-                "max_drawdown": m["max_drawdown"],
-                "win_rate": m["win_rate"],
-                "turnover": m["turnover"],
-                "exposure": m["exposure"],
-                "metrics": json.dumps(m, sort_keys=True),
-            }
-        )
-    per_bar_frame = pl.concat(per_bar).select(
-        "run_id",
-        "date",
-        "exchange",
-        "symbol",
-        "bar_start",
-        "position",
-        "gross_return",
-        "cost",
-        "net_return",
-        "equity",
-    )
-    summary_frame = pl.DataFrame(summary)
+        report = backtest_report(group, sig, params, run_id=run_id)
+        keys = {"date": pl.lit(day), "exchange": pl.lit(exchange), "symbol": pl.lit(symbol)}
+        per_bar.append(report.tables["backtest_per_bar"].with_columns(**keys))
+        summary.append(report.tables["backtest_summary"].with_columns(**keys))
+        reports.append(report)
     where = "run_id = ? AND date = ?"
     wh.write(
-        PartitionWrite("backtest_bars", per_bar_frame, where, (run_id, day), tables.BACKTEST_BARS),
-        PartitionWrite(
-            "backtest_summary", summary_frame, where, (run_id, day), tables.BACKTEST_SUMMARY
-        ),
+        PartitionWrite("backtest_per_bar", pl.concat(per_bar), where, (run_id, day), None),
+        PartitionWrite("backtest_summary", pl.concat(summary), where, (run_id, day), None),
     )
-    first = summary[0]
+    first = reports[0]
     return dg.MaterializeResult(
         metadata={
-            "run_id": dg.MetadataValue.text(run_id),
-            "rows": dg.MetadataValue.int(per_bar_frame.height),
-            "n_trades": dg.MetadataValue.int(int(summary_frame["n_trades"].sum())),
-            "total_return": dg.MetadataValue.float(float(first["total_return"])),
-            "sharpe": dg.MetadataValue.float(float(first["sharpe"])),
-            "max_drawdown": dg.MetadataValue.float(float(first["max_drawdown"])),
+            **plain_metadata(first.metadata),
+            "params": dg.MetadataValue.json(json.loads(summary[0]["params"][0])),
+            "equity_curve": png_markdown(first, "equity and drawdown"),
             "signals_used": dg.MetadataValue.int(int((signals["status"] == "ok").sum())),
         }
     )

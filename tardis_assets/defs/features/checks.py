@@ -28,3 +28,33 @@ def bars_ohlc_consistent(
         metadata={"bars": stats["bars"], "inconsistent": stats["bad"]},
         description=None if stats["bars"] else f"no bars for {day}",
     )
+
+
+MAX_QUIET_BARS = 60
+
+
+@dg.asset_check(
+    asset="bars",
+    blocking=True,
+    description=f"no run of more than {MAX_QUIET_BARS} consecutive bars without a trade",
+)
+def bars_no_long_gaps(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    day = day_of(context.partition_key)
+    frame = warehouse.warehouse().read(
+        f"""SELECT exchange, symbol, max(run) AS longest FROM (
+                SELECT exchange, symbol, count(*) AS run FROM (
+                    SELECT exchange, symbol, trades,
+                           sum(CASE WHEN trades > 0 THEN 1 ELSE 0 END)
+                               OVER (PARTITION BY exchange, symbol ORDER BY bar_start) AS grp
+                    FROM bars WHERE {BARS_WHERE})
+                WHERE trades = 0 GROUP BY exchange, symbol, grp)
+            GROUP BY exchange, symbol""",
+        day_bounds(day),
+    )
+    longest = int(frame["longest"].max() or 0) if frame.height else 0
+    return dg.AssetCheckResult(
+        passed=longest <= MAX_QUIET_BARS,
+        metadata={"longest_quiet_bars": longest, "max_quiet_bars": MAX_QUIET_BARS},
+    )

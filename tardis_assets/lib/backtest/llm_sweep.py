@@ -20,7 +20,8 @@ from tardis_assets.lib.backtest import kernel as kn
 from tardis_assets.lib.backtest.inputs import prepare_bars
 from tardis_assets.lib.backtest.signals import align_signals
 from tardis_assets.lib.backtest.strategies import LLMStrategyParams, llm_actions_into
-from tardis_assets.lib.backtest.sweep import SweepOutput, block_bounds, results_frame, snapshot
+from tardis_assets.lib.backtest.sweep import SweepOutput, results_frame
+from tardis_assets.lib.backtest.sweep_plan import block_bounds, snapshot
 
 FIELDS = tuple(f.name for f in dataclasses.fields(LLMStrategyParams))
 # Columns of the per-combination parameter matrix handed to the numba lane.

@@ -14,37 +14,36 @@ How it stays fast and small:
 * The common case (long-only, all-in, no stops or holding limit) takes `_dual_ma_long_lane`:
   crossings are found 64 bars at a time from bit masks, only bars with an order run the full
   kernel step, and holding stretches are advanced from shared prefix sums and block extremes.
-  Everything else takes `_dual_ma_lane` (the kernel on every bar). Tests hold both to the
-  single-backtest engine.
+  Everything else takes `_dual_ma_lane` (the kernel on bars in a position or with an order).
+  Tests hold both to the single-backtest engine. Lanes live in `sweep_lanes`, the memory and
+  time layout in `sweep_plan`.
 
 Per-combination results equal `engine.run_dual_ma` (same kernel) to floating-point rounding.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from numba import njit
 
 from tardis_assets.lib.backtest import kernel as kn
+from tardis_assets.lib.backtest import segments as sg
 from tardis_assets.lib.backtest.inputs import BarArrays, prepare_bars
 from tardis_assets.lib.backtest.metrics import METRIC_NAMES, finalize_stats
 from tardis_assets.lib.backtest.strategies import (
     ExecutionParams,
-    cross_update,
     moving_average_into,
     running_sum,
 )
+from tardis_assets.lib.backtest.sweep_lanes import _dual_ma_lane, _dual_ma_long_lane
+from tardis_assets.lib.backtest.sweep_plan import block_bounds, lanes, plan_chunks
 
 DEFAULT_MAX_INDICATOR_BYTES = 512 * 1024 * 1024
 DEFAULT_BLOCK_BARS = 2048
-ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def _check_windows(name: str, values: np.ndarray) -> None:
@@ -84,309 +83,6 @@ def dual_ma_random(
         raise ValueError(f"asked for {n} distinct combinations, the ranges only hold {grid.height}")
     rng = np.random.default_rng(seed)
     return grid[np.sort(rng.choice(grid.height, size=n, replace=False))]
-
-
-@njit(cache=True, nogil=True)
-def max_block_len(bounds: np.ndarray) -> int:
-    """Longest block between consecutive bounds."""
-    m = 1
-    for b in range(bounds.shape[0] - 1):
-        m = max(m, bounds[b + 1] - bounds[b])
-    return m
-
-
-@njit(cache=True, nogil=True)
-def snapshot(state: np.ndarray, c0: int, c1: int, snap: np.ndarray, part: int) -> None:
-    """At the end of CSCV partition ``part`` record cumulative return sums of rows [c0, c1)."""
-    if part < 0:
-        return
-    for k in range(c0, c1):
-        snap[k, part, 0] = state[k, kn.S_SUM]
-        snap[k, part, 1] = state[k, kn.S_SUMSQ]
-        snap[k, part, 2] = state[k, kn.S_N]
-
-
-def block_bounds(n: int, block: int, n_parts: int) -> tuple[np.ndarray, np.ndarray]:
-    """Time-block edges (every ``block`` bars plus the CSCV partition edges) and, per block,
-    the partition whose end it is (-1 if none)."""
-    part_edges = (
-        np.array([len(p) for p in np.array_split(np.arange(n), n_parts)]).cumsum()
-        if n_parts
-        else np.array([], dtype=np.int64)
-    )
-    bounds = np.unique(np.concatenate([np.arange(0, n, block), part_edges, [0, n]])).astype(
-        np.int64
-    )
-    snap_at = np.full(bounds.size - 1, -1, dtype=np.int64)
-    for p, edge in enumerate(part_edges):
-        snap_at[int(np.searchsorted(bounds, edge)) - 1] = p
-    return bounds, snap_at
-
-
-@njit(cache=True, nogil=True)
-def _dual_ma_lane(
-    open_: np.ndarray,
-    close: np.ndarray,
-    cost_frac: np.ndarray,
-    bank: np.ndarray,
-    fast_row: np.ndarray,
-    slow_row: np.ndarray,
-    state: np.ndarray,
-    c0: int,
-    c1: int,
-    bounds: np.ndarray,
-    snap_at: np.ndarray,
-    snap: np.ndarray,
-    size: float,
-    fee: float,
-    stop_loss: float,
-    take_profit: float,
-    holding_bars: int,
-    allow_short: bool,
-) -> None:
-    """Run combinations ``[c0, c1)`` over all bars, block by block (one thread's share)."""
-    buf = np.empty(max_block_len(bounds), dtype=np.int8)
-    unused = np.empty((5, 1))
-    for b in range(bounds.shape[0] - 1):
-        i0 = bounds[b]
-        i1 = bounds[b + 1]
-        for k in range(c0, c1):
-            fast = bank[fast_row[k]]
-            slow = bank[slow_row[k]]
-            side = state[k, kn.S_STRAT_A]
-            nxt = int(state[k, kn.S_NEXT_ACTION])
-            for i in range(i0, i1):
-                buf[i - i0] = nxt
-                side, a = cross_update(side, fast[i], slow[i])
-                if a == kn.ACTION_SHORT and not allow_short:
-                    a = kn.ACTION_FLAT
-                nxt = a
-            state[k, kn.S_STRAT_A] = side
-            state[k, kn.S_NEXT_ACTION] = nxt
-            kn.run_block(
-                state,
-                k,
-                open_,
-                close,
-                cost_frac,
-                buf,
-                i0,
-                i0,
-                i1,
-                size,
-                fee,
-                stop_loss,
-                take_profit,
-                holding_bars,
-                allow_short,
-                False,
-                unused,
-            )
-        snapshot(state, c0, c1, snap, snap_at[b])
-
-
-@njit(cache=True, nogil=True, inline="always")
-def order_masks(fast: np.ndarray, slow: np.ndarray, s0: int, m: int) -> tuple[np.uint64, np.uint64]:
-    """Bit j set where fast > slow (first mask) or fast < slow (second) at bar s0 + j.
-
-    The full 64-bar case has a constant trip count so the compiler can vectorize it; that
-    loop is the only per-bar work the fast lane does for most bars.
-    """
-    gt = np.uint64(0)
-    lt = np.uint64(0)
-    if m == 64:
-        f = fast[s0 : s0 + 64]
-        s = slow[s0 : s0 + 64]
-        for j in range(64):
-            gt |= np.uint64(f[j] > s[j]) << np.uint64(j)
-            lt |= np.uint64(f[j] < s[j]) << np.uint64(j)
-    else:
-        for j in range(m):
-            gt |= np.uint64(fast[s0 + j] > slow[s0 + j]) << np.uint64(j)
-            lt |= np.uint64(fast[s0 + j] < slow[s0 + j]) << np.uint64(j)
-    return gt, lt
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _event_bar(
-    state: np.ndarray,
-    k: int,
-    open_: np.ndarray,
-    close: np.ndarray,
-    cost_frac: np.ndarray,
-    evbuf: np.ndarray,
-    i: int,
-    act: int,
-    fee: float,
-    unused: np.ndarray,
-) -> None:
-    evbuf[0] = act
-    kn.run_block(
-        state,
-        k,
-        open_,
-        close,
-        cost_frac,
-        evbuf,
-        i,
-        i,
-        i + 1,
-        1.0,
-        fee,
-        0.0,
-        0.0,
-        0,
-        False,
-        False,
-        unused,
-    )
-
-
-@njit(cache=True, nogil=True)
-def _dual_ma_long_lane(
-    open_: np.ndarray,
-    close: np.ndarray,
-    cost_frac: np.ndarray,
-    prefix: np.ndarray,
-    coarse: np.ndarray,
-    fine: np.ndarray,
-    bank: np.ndarray,
-    fast_row: np.ndarray,
-    slow_row: np.ndarray,
-    first_valid: np.ndarray,
-    state: np.ndarray,
-    c0: int,
-    c1: int,
-    bounds: np.ndarray,
-    snap_at: np.ndarray,
-    snap: np.ndarray,
-    fee: float,
-) -> None:
-    """`_dual_ma_lane` for the common case long-only, all-in, no stops or holding limit.
-
-    Per aligned sub-block of bars, a branch-free count of fast > slow and fast < slow shows
-    whether the averages can have crossed; only then are its bars scanned. Only bars where an
-    action arrives go through `kernel.run_block`; the stretches between them are flat or a fully
-    invested long, which `kernel.hold_segment` advances from shared prefix sums and block
-    extremes. Same results as the general lane (tested), many times faster.
-    """
-    sub = kn.SUB
-    evbuf = np.zeros(1, dtype=np.int8)
-    unused = np.empty((5, 1))
-    ev_at = np.empty(sub + 1, dtype=np.int64)
-    ev_act = np.empty(sub + 1, dtype=np.int64)
-    for b in range(bounds.shape[0] - 1):
-        i0 = bounds[b]
-        i1 = bounds[b + 1]
-        for k in range(c0, c1):
-            fast = bank[fast_row[k]]
-            slow = bank[slow_row[k]]
-            fv = first_valid[k]
-            side = state[k, kn.S_STRAT_A]
-            nxt = int(state[k, kn.S_NEXT_ACTION])
-            pos = i0  # start of the stretch not yet advanced
-            for s0 in range(i0, i1, sub):
-                s1 = min(i1, s0 + sub)
-                ne = 0
-                if nxt != kn.ACTION_KEEP:
-                    ev_at[0] = s0
-                    ev_act[0] = nxt
-                    ne = 1
-                    nxt = kn.ACTION_KEEP
-                m = s1 - s0
-                full = ALL_BITS >> np.uint64(64 - m)
-                gt, lt = order_masks(fast, slow, s0, m)
-                if side != 0.0 and (gt | lt) == full:
-                    # No ties and no warm-up NaN: the crossings are the bits where "above"
-                    # differs from the bar before (the side carried in for the first bar).
-                    prev = np.uint64(1) if side > 0.0 else np.uint64(0)
-                    flips = (gt ^ ((gt << np.uint64(1)) | prev)) & full
-                    while flips != np.uint64(0):
-                        low = flips & (~flips + np.uint64(1))
-                        j = math.frexp(float(low))[1] - 1
-                        a = (
-                            kn.ACTION_LONG
-                            if (gt >> np.uint64(j)) & np.uint64(1)
-                            else kn.ACTION_FLAT
-                        )
-                        if s0 + j + 1 < s1:
-                            ev_at[ne] = s0 + j + 1
-                            ev_act[ne] = a
-                            ne += 1
-                        else:
-                            nxt = a
-                        flips ^= low
-                    side = 1.0 if (gt >> np.uint64(m - 1)) & np.uint64(1) else -1.0
-                elif gt != np.uint64(0) or lt != np.uint64(0) or s1 > fv:
-                    for i in range(max(s0, fv), s1):
-                        f = fast[i]
-                        s = slow[i]
-                        above = f > s
-                        below = f < s
-                        up = above & (side < 0.0)
-                        down = below & (side > 0.0)
-                        side = 1.0 if above else (-1.0 if below else side)
-                        if up | down:
-                            a = kn.ACTION_LONG if up else kn.ACTION_FLAT
-                            if i + 1 < s1:
-                                ev_at[ne] = i + 1
-                                ev_act[ne] = a
-                                ne += 1
-                            else:
-                                nxt = a
-                for e in range(ne):
-                    i = ev_at[e]
-                    if i > pos:
-                        kn.hold_segment(state, k, close, prefix, coarse, fine, pos, i)
-                    _event_bar(state, k, open_, close, cost_frac, evbuf, i, ev_act[e], fee, unused)
-                    pos = i + 1
-            if i1 > pos:
-                kn.hold_segment(state, k, close, prefix, coarse, fine, pos, i1)
-            state[k, kn.S_STRAT_A] = side
-            state[k, kn.S_NEXT_ACTION] = nxt
-        snapshot(state, c0, c1, snap, snap_at[b])
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Windows whose averages sit in the bank together, and the combinations they serve."""
-
-    windows: np.ndarray
-    combos: np.ndarray
-
-
-def plan_chunks(fast: np.ndarray, slow: np.ndarray, max_windows: int) -> list[Chunk]:
-    """Group combinations so each chunk needs at most ``max_windows`` averages.
-
-    Fast windows are kept for the whole group (they pair with many slow windows); slow windows
-    not already in the group are added in blocks that fill the remaining room.
-    """
-    if max_windows < 2:
-        raise ValueError("the indicator budget must hold at least two moving averages")
-    uf = np.unique(fast)
-    group = max(1, min(uf.size, max_windows // 2)) if uf.size > max_windows - 1 else uf.size
-    chunks: list[Chunk] = []
-    for g0 in range(0, uf.size, group):
-        fwin = uf[g0 : g0 + group]
-        in_group = np.isin(fast, fwin)
-        idx = np.flatnonzero(in_group)
-        extra = np.setdiff1d(np.unique(slow[idx]), fwin)
-        room = max_windows - fwin.size
-        if extra.size == 0:
-            chunks.append(Chunk(windows=fwin, combos=idx))
-            continue
-        for b0 in range(0, extra.size, room):
-            swin = extra[b0 : b0 + room]
-            sel = np.isin(slow[idx], swin)
-            if b0 == 0:
-                sel |= np.isin(slow[idx], fwin)
-            chunks.append(Chunk(windows=np.concatenate([fwin, swin]), combos=idx[sel]))
-    return chunks
-
-
-def _lanes(n: int, n_threads: int) -> list[tuple[int, int]]:
-    bounds = np.linspace(0, n, n_threads + 1).astype(np.int64)
-    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def is_fast_path(execution: ExecutionParams) -> bool:
@@ -467,9 +163,9 @@ def run_sweep(
     cost_frac = np.ascontiguousarray(execution.slippage_bps / 1e4 + arrays.half_spread_frac)
     cs = running_sum(arrays.close)
     fast_path = use_fast_path and is_fast_path(execution)
-    prefix = kn.asset_prefix(arrays.close) if fast_path else np.zeros((1, 6))
-    coarse = kn.close_extremes(arrays.close, kn.SUB) if fast_path else np.zeros((2, 1))
-    fine = kn.close_extremes(arrays.close, kn.FINE) if fast_path else np.zeros((2, 1))
+    prefix = sg.asset_prefix(arrays.close) if fast_path else np.zeros((1, 6))
+    coarse = sg.close_extremes(arrays.close, sg.SUB) if fast_path else np.zeros((2, 1))
+    fine = sg.close_extremes(arrays.close, sg.FINE) if fast_path else np.zeros((2, 1))
     if cscv_splits < 0 or (cscv_splits and cscv_splits > n):
         raise ValueError(f"cscv_splits must be in [0, {n}], got {cscv_splits}")
     bounds, snap_at = block_bounds(n, int(block_bars), int(cscv_splits))
@@ -520,7 +216,7 @@ def run_sweep(
                         snap_sub,
                         execution.fee_bps / 1e4,
                     )
-                    for c0, c1 in _lanes(rows.size, threads)
+                    for c0, c1 in lanes(rows.size, threads)
                 ]
             else:
                 lane_args = [
@@ -532,6 +228,7 @@ def run_sweep(
                         bank,
                         fast_row,
                         slow_row,
+                        slow[rows] - 1,
                         sub,
                         c0,
                         c1,
@@ -545,7 +242,7 @@ def run_sweep(
                         int(execution.holding_bars),
                         bool(execution.allow_short),
                     )
-                    for c0, c1 in _lanes(rows.size, threads)
+                    for c0, c1 in lanes(rows.size, threads)
                 ]
             futures = [pool.submit(*args) for args in lane_args]
             for f in futures:

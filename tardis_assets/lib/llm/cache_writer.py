@@ -38,7 +38,8 @@ class GroupWriter:
         self._pending.append(((items, spend), fut))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        await asyncio.shield(fut)
+        # Not shielded: a cancelled waiter leaves the commit running (the flusher owns it).
+        await fut
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()

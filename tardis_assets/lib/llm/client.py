@@ -17,35 +17,39 @@ import httpx
 from tardis_assets.lib.llm.retry import AttemptError, redact, status_error
 
 
+def make_transport(transport: str, max_connections: int) -> httpx.AsyncBaseTransport:
+    """The connection pool under the httpx API: "aiohttp" (measured fastest) or "httpx"."""
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    if transport == "aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return AiohttpTransport(limits=limits, trust_env=False)
+    if transport == "httpx":
+        return httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    raise ValueError(f"unknown HTTP transport {transport!r} (use 'aiohttp' or 'httpx')")
+
+
 def make_http_client(
     base_url: str,
     api_key: str | None,
     timeout_s: float,
     max_connections: int,
-    transport: str = "aiohttp",
+    transport: str | httpx.AsyncBaseTransport = "aiohttp",
 ) -> httpx.AsyncClient:
     """A long-lived pooled client; the key lives only in its default headers."""
     headers: dict[str, str] = {}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
+    pool = make_transport(transport, max_connections) if isinstance(transport, str) else transport
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers=headers,
+        timeout=httpx.Timeout(timeout_s, pool=None),
+        transport=pool,
+        trust_env=False,
     )
-    timeout = httpx.Timeout(timeout_s, pool=None)
-    if transport == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport
-
-        return httpx.AsyncClient(
-            base_url=base_url,
-            headers=headers,
-            timeout=timeout,
-            transport=AiohttpTransport(limits=limits, trust_env=False),
-        )
-    if transport == "httpx":
-        return httpx.AsyncClient(
-            base_url=base_url, headers=headers, timeout=timeout, limits=limits, trust_env=False
-        )
-    raise ValueError(f"unknown HTTP transport {transport!r} (use 'aiohttp' or 'httpx')")
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,12 @@ def _parse_completion(raw: bytes) -> ChatResponse:
 class ChatClient:
     """The pooled client of one provider for a whole run, with a lean hot path.
 
-    Requests are prebuilt `httpx.Request`s (absolute URL parsed once, headers merged once) sent
-    with `AsyncClient.send`: measured 0.42 ms client CPU per call instead of 0.52 ms through
-    `client.post`, which matters at 1,000 calls/s on two cores.
+    Chat calls are prebuilt `httpx.Request`s (absolute URL parsed once, headers merged once)
+    handed straight to the client's transport: the client's per-request machinery (auth and
+    redirect flows, cookie jar, event hooks) is not needed for a JSON POST and cost measurable
+    CPU (client CPU per call at 64 concurrent: 0.52 ms via `client.post`, 0.42 ms via
+    `client.send`, 0.36 ms via the transport), which matters at 1,000 calls/s on two cores.
+    Everything else (batch files, ping) uses the `AsyncClient` (`self.http`) normally.
     """
 
     def __init__(
@@ -107,7 +114,8 @@ class ChatClient:
         max_connections: int,
         transport: str = "aiohttp",
     ) -> None:
-        self.http = make_http_client(base_url, api_key, timeout_s, max_connections, transport)
+        self._transport = make_transport(transport, max_connections)
+        self.http = make_http_client(base_url, api_key, timeout_s, max_connections, self._transport)
         self._api_key = api_key
         self._url = httpx.URL(base_url.rstrip("/") + "/chat/completions")
         self._headers = {**dict(self.http.headers), "Content-Type": "application/json"}
@@ -128,7 +136,11 @@ class ChatClient:
             extensions=self._extensions,
         )
         try:
-            resp = await self.http.send(request)
+            resp = await self._transport.handle_async_request(request)
+            try:
+                raw = await resp.aread()
+            finally:
+                await resp.aclose()
         except httpx.TimeoutException as exc:
             # httpx-aiohttp maps any aiohttp connection error to ConnectTimeout: look at the cause.
             cause = exc.__cause__
@@ -140,7 +152,6 @@ class ChatClient:
         except httpx.TransportError as exc:
             msg = redact(f"connection error ({type(exc).__name__}: {exc})"[:300], self._api_key)
             raise AttemptError(msg, retryable=True) from None
-        raw = resp.content
         if resp.status_code != 200:
             try:
                 err_body: Any = json.loads(raw)

@@ -102,6 +102,10 @@ class GatewayConfig:
     base_url: str | None = None
     # repr=False: a logged config must never show the key.
     api_key: str | None = field(default=None, repr=False)
+    # provider="routing": each model goes to its routing-table provider, with these per-provider
+    # keys and (optional) URLs, e.g. {"deepseek": ..., "openai": ...}.
+    api_keys: Mapping[str, str] | None = field(default=None, repr=False)
+    base_urls: Mapping[str, str] | None = None
     routing_path: Path | None = None
     cache_path: Path = field(default_factory=lambda: Path("data/llm_cache/cache.sqlite"))
     replay_only: bool = False

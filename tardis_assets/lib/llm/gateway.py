@@ -30,7 +30,14 @@ from tardis_assets.lib.llm.client import ChatClient, ChatResponse
 from tardis_assets.lib.llm.guard import allowed, bar_date
 from tardis_assets.lib.llm.limiter import ModelLimiter
 from tardis_assets.lib.llm.prompts import PROMPT_VERSION, build_messages, repair_messages
-from tardis_assets.lib.llm.providers import Endpoint, resolve
+from tardis_assets.lib.llm.providers import (
+    ROUTING,
+    Endpoint,
+    ProviderError,
+    api_key_for,
+    resolve,
+    secrets,
+)
 from tardis_assets.lib.llm.retry import AttemptError, RetryPolicy, redact
 from tardis_assets.lib.llm.routing import ModelInfo, RoutingTable, load_routing
 from tardis_assets.lib.llm.schemas import SCHEMAS, SchemaError, parse_answer, response_format
@@ -38,6 +45,9 @@ from tardis_assets.lib.llm.schemas import SCHEMAS, SchemaError, parse_answer, re
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[c.Progress], None]
+
+# Requests planned per step of generate(); small enough that sending starts at once.
+_PLAN_CHUNK = 256
 
 
 class BudgetExhausted(Exception):
@@ -89,7 +99,15 @@ class Gateway:
     def __init__(self, config: c.GatewayConfig) -> None:
         self.config = config
         self.routing: RoutingTable = load_routing(config.routing_path)
-        self.endpoint: Endpoint = resolve(config)
+        names = (
+            sorted({m.provider for m in self.routing.models.values()})
+            if config.provider == ROUTING
+            else [config.provider]
+        )
+        self.endpoints: dict[str, Endpoint] = {
+            n: resolve(config, n, require_url=not config.replay_only) for n in names
+        }
+        self._secrets = secrets(config)
         self.policy = RetryPolicy(
             max_attempts=config.max_attempts,
             max_elapsed_s=config.max_elapsed_s,
@@ -99,7 +117,7 @@ class Gateway:
         )
         self._cache: ResponseCache | None = None
         self._writer: GroupWriter | None = None
-        self._client: ChatClient | None = None
+        self._clients: dict[str, ChatClient] = {}
         self._params_json: dict[tuple[str, str, int], str] = {}
         self._schema_json = {k: _canon(v) for k, v in SCHEMAS.items()}
         self._limiters: dict[str, ModelLimiter] = {}
@@ -117,19 +135,21 @@ class Gateway:
             _today,
         )
         if not self.config.replay_only:
-            self._client = ChatClient(
-                self.endpoint.base_url,
-                self.config.api_key,
-                self.config.request_timeout_s,
-                self.config.max_concurrency,
-                self.config.transport,
-            )
+            # One pooled client per provider, for the whole run.
+            for name, endpoint in self.endpoints.items():
+                self._clients[name] = ChatClient(
+                    endpoint.base_url,
+                    api_key_for(self.config, name),
+                    self.config.request_timeout_s,
+                    self.config.max_concurrency,
+                    self.config.transport,
+                )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients = {}
         if self._writer is not None:
             await self._writer.aclose()
             self._writer = None
@@ -138,11 +158,23 @@ class Gateway:
             self._cache = None
 
     @property
+    def endpoint(self) -> Endpoint:
+        """The single provider of this run (not defined in "routing" mode)."""
+        if self.config.provider == ROUTING:
+            raise ProviderError("this needs a single provider, not provider='routing'")
+        return self.endpoints[self.config.provider]
+
+    @property
     def http(self) -> httpx.AsyncClient:
-        """The provider's pooled client, for slow-path calls (batch files, ping)."""
-        if self._client is None:
+        """The single provider's pooled client, for slow-path calls (batch files)."""
+        client = self._clients.get(self.endpoint.provider.name)
+        if client is None:
             raise RuntimeError("no HTTP client (replay_only, or outside `async with`)")
-        return self._client.http
+        return client.http
+
+    def provider_of(self, model: ModelInfo) -> str:
+        """Which provider serves `model` in this run."""
+        return model.provider if self.config.provider == ROUTING else self.config.provider
 
     # ------------------------------------------------------------------ planning
     def _params(self, model: ModelInfo, kind: str, max_tokens: int) -> str:
@@ -167,7 +199,7 @@ class Gateway:
         chain = [self.routing.models[m] for m in route.chain]
         keys = {
             m.id: cache_key_from_parts(
-                self.endpoint.cache_identity,
+                self.endpoints[self.provider_of(m)].cache_identity,
                 m.id,
                 messages_json,
                 self._params(m, req.kind, route.max_tokens),
@@ -193,8 +225,8 @@ class Gateway:
             self._limiters[model.id] = lim
         return lim
 
-    def breaker(self, model_id: str) -> CircuitBreaker:
-        key = (self.endpoint.provider.name, model_id)
+    def breaker(self, model: ModelInfo) -> CircuitBreaker:
+        key = (self.provider_of(model), model.id)
         br = self.breakers.get(key)
         if br is None:
             br = CircuitBreaker(
@@ -260,12 +292,13 @@ class Gateway:
         latency_ms: float,
         cache_hit: bool,
         requested_at_us: int,
+        answered_by: ModelInfo | None = None,
     ) -> c.LedgerRow:
         error = "; ".join(dict.fromkeys(spend.errors))[:500] or None
         return c.LedgerRow(
             request_hash=job.request_hash,
             kind=job.req.kind,
-            provider=self.endpoint.provider.name,
+            provider=self.provider_of(answered_by or job.chain[0]),
             model_requested=job.chain[0].id,
             model_returned=model_returned,
             tokens_in=spend.tokens_in,
@@ -276,7 +309,7 @@ class Gateway:
             attempts=spend.attempts,
             cache_hit=cache_hit,
             status=status,
-            error=redact(error, self.config.api_key) if error else None,
+            error=redact(error, self._secrets) if error else None,
             requested_at_us=requested_at_us,
             day=bar_date(job.req.bar_start_us),
         )
@@ -293,8 +326,9 @@ class Gateway:
         spend: _Spend,
     ) -> ChatResponse:
         """One HTTP attempt guarded by breaker, budget and rate limiter; accounts its cost."""
-        assert self._client is not None and self.budget is not None
-        breaker = self.breaker(model.id)
+        assert self.budget is not None
+        client = self._clients[self.provider_of(model)]
+        breaker = self.breaker(model)
         if not breaker.allow():
             raise BreakerOpen(f"circuit open for {model.id}")
         if not await self.budget.reserve(worst_usd):
@@ -308,7 +342,7 @@ class Gateway:
                 spend.attempts += 1
                 self.http_requests += 1
                 try:
-                    resp = await self._client.chat(body, key, self.policy.retry_after_cap_s)
+                    resp = await client.chat(body, key, self.policy.retry_after_cap_s)
                 except AttemptError as err:
                     spend.errors.append(f"{model.id}: {err.message}")
                     if err.billed:
@@ -403,6 +437,8 @@ class Gateway:
                 repaired = True
                 messages = repair_messages(job.messages, resp.content or "", str(exc))
                 messages_json = _canon(messages)
+                # A new body needs its own idempotency key, or a relay could replay the bad answer.
+                key = job.keys[model.id] + "-repair"
                 continue
             latency_us = int((time.monotonic() - started) * 1e6)
             req = job.req
@@ -437,7 +473,7 @@ class Gateway:
         t0 = time.monotonic()
         status = c.STATUS_PROVIDER_ERROR
         for model in eligible:
-            if self.breaker(model.id).is_open():
+            if self.breaker(model).is_open():
                 spend.errors.append(f"circuit open for {model.id}")
                 status = c.STATUS_BREAKER_OPEN
                 continue
@@ -450,6 +486,7 @@ class Gateway:
                     c.STATUS_OK,
                     spend,
                     model_returned=record["model_returned"],
+                    answered_by=model,
                     latency_ms=(time.monotonic() - t0) * 1000,
                     cache_hit=False,
                     requested_at_us=requested_at,
@@ -459,7 +496,7 @@ class Gateway:
                 break
         await self._persist([], spend)
         error = "; ".join(dict.fromkeys(spend.errors))[:500] or status
-        job.result = self._result(job, status, error=redact(error, self.config.api_key))
+        job.result = self._result(job, status, error=redact(error, self._secrets))
         job.ledger = self._ledger(
             job,
             status,
@@ -487,6 +524,7 @@ class Gateway:
             status,
             _Spend(),
             model_returned=record["model_returned"] if record else None,
+            answered_by=self.routing.models.get(record["model_id"]) if record else None,
             latency_ms=0.0,
             cache_hit=cache_hit,
             requested_at_us=_now_us(),
@@ -496,21 +534,47 @@ class Gateway:
         self, requests: Sequence[c.SignalRequest]
     ) -> tuple[list[str], dict[str, _Job], list[tuple[_Job, list[ModelInfo]]]]:
         """Plan, dedupe, guard and look up the cache; returns (order, jobs, still to send)."""
+        order: list[str] = []
+        jobs: dict[str, _Job] = {}
+        todo, _ = self._prepare_into(requests, order, jobs, {})
+        return order, jobs, todo
+
+    def _prepare_into(
+        self,
+        requests: Sequence[c.SignalRequest],
+        order: list[str],
+        jobs: dict[str, _Job],
+        counts: dict[str, int],
+    ) -> tuple[list[tuple[_Job, list[ModelInfo]]], int]:
+        """Add `requests` to a run; returns (jobs to send, requests settled right away).
+
+        `counts[h]` is how many requests of the run share job h and are not yet settled.
+        """
         if self._cache is None:
             raise RuntimeError("use `async with Gateway(config) as gw:` first")
-        jobs: dict[str, _Job] = {}
-        order: list[str] = []
+        new: list[_Job] = []
+        settled = 0
         for req in requests:
             job = self._plan(req)
-            jobs.setdefault(job.request_hash, job)
-            order.append(job.request_hash)
+            h = job.request_hash
+            order.append(h)
+            known = jobs.get(h)
+            if known is None:
+                jobs[h] = job
+                counts[h] = 1
+                new.append(job)
+            elif known.result is not None:
+                settled += 1
+            else:
+                counts[h] += 1
         todo: list[tuple[_Job, list[ModelInfo]]] = []
-        hits = self._cache.get_many(k for j in jobs.values() for k in j.keys.values())
-        for job in jobs.values():
+        hits = self._cache.get_many(k for j in new for k in j.keys.values())
+        for job in new:
             bar_start = job.req.bar_start_us
             eligible = [
                 m for m in job.chain if allowed(bar_start, m.cutoff, self.config.allow_in_sample)
             ]
+            record = next((hits[job.keys[m.id]] for m in eligible if job.keys[m.id] in hits), None)
             if not eligible:
                 names = ", ".join(m.id for m in job.chain)
                 self._close(
@@ -519,50 +583,63 @@ class Gateway:
                     error=f"bar {bar_date(bar_start)} is before the knowledge cutoff of every "
                     f"model in the chain ({names})",
                 )
-                continue
-            record = next((hits[job.keys[m.id]] for m in eligible if job.keys[m.id] in hits), None)
-            if record is not None:
+            elif record is not None:
                 self._close(job, c.STATUS_OK, record=record, cache_hit=True)
             elif self.config.replay_only:
                 self._close(job, c.STATUS_REPLAY_MISS, error="replay_only: no cached answer")
             else:
                 todo.append((job, eligible))
-        return order, jobs, todo
+                continue
+            settled += counts[job.request_hash]
+        return todo, settled
 
     async def generate(
         self,
         requests: Sequence[c.SignalRequest],
         on_progress: ProgressCallback | None = None,
     ) -> c.GatewayReport:
-        """Answer every request; results come back in request order."""
+        """Answer every request; results come back in request order.
+
+        Requests are planned in chunks while the first ones are already in flight, so planning
+        (prompt building, hashing, cache lookups) overlaps network waits.
+        """
         t_start = time.monotonic()
         http_before = self.http_requests
-        order, jobs, todo = self.prepare(requests)
+        order: list[str] = []
+        jobs: dict[str, _Job] = {}
+        counts: dict[str, int] = {}
         total = len(requests)
-        counts = _counts(order)
-        state = {"done": total - sum(counts[j.request_hash] for j, _ in todo)}
+        state = {"done": 0}
+        n_workers = max(1, self.config.max_concurrency)
+        queue: asyncio.Queue[tuple[_Job, list[ModelInfo]] | None] = asyncio.Queue()
+
+        async def producer() -> None:
+            try:
+                for i in range(0, total, _PLAN_CHUNK):
+                    todo, settled = self._prepare_into(
+                        requests[i : i + _PLAN_CHUNK], order, jobs, counts
+                    )
+                    state["done"] += settled
+                    for item in todo:
+                        queue.put_nowait(item)
+                    await asyncio.sleep(0)  # let workers send what is planned
+            finally:
+                for _ in range(n_workers):
+                    queue.put_nowait(None)
+
+        async def worker() -> None:
+            while (item := await queue.get()) is not None:
+                job, eligible = item
+                await self._answer(job, eligible)
+                state["done"] += counts[job.request_hash]
+
         progress_task = None
         if on_progress is not None:
             progress_task = asyncio.create_task(
                 self._progress_loop(on_progress, state, total, t_start, http_before, jobs)
             )
-        queue_iter = iter(todo)
-
-        async def worker() -> None:
-            for job, eligible in queue_iter:
-                await self._answer(job, eligible)
-                state["done"] += counts[job.request_hash]
-
         try:
-            workers = [
-                asyncio.create_task(worker())
-                for _ in range(max(1, min(self.config.max_concurrency, len(todo))))
-            ]
-            if workers and todo:
-                await asyncio.gather(*workers)
-            else:
-                for w in workers:
-                    w.cancel()
+            await asyncio.gather(producer(), *(worker() for _ in range(n_workers)))
         finally:
             if progress_task is not None:
                 progress_task.cancel()
@@ -643,13 +720,6 @@ class Gateway:
                 callback(self._snapshot(state["done"], total, t_start, http_before, jobs))
             except Exception:  # a broken callback must not kill the run
                 log.exception("LLM progress callback failed")
-
-
-def _counts(order: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for h in order:
-        out[h] = out.get(h, 0) + 1
-    return out
 
 
 def _canon(obj: Any) -> str:

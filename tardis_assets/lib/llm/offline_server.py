@@ -89,20 +89,26 @@ def _tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
-def _completion(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def _completion(body: dict[str, Any], number: int = 0) -> tuple[dict[str, Any], str]:
     """Build the full chat completion for a request body; returns (completion, content)."""
     messages = body.get("messages")
     if not isinstance(messages, list):
         raise ValueError("'messages' must be a list")
+    fmt = body.get("response_format")
+    if fmt is not None:
+        kind = fmt.get("type") if isinstance(fmt, dict) else None
+        if kind not in ("json_schema", "json_object", "text"):
+            raise ValueError(f"response_format.type {kind!r} is not supported")
+        if kind == "json_schema" and not isinstance(fmt.get("json_schema", {}).get("schema"), dict):
+            raise ValueError("response_format json_schema needs json_schema.schema")
     payload = parse_user_payload(messages)
     content = json.dumps(offline_rules.answer(payload), sort_keys=True)
     prompt_text = "".join(str(m.get("content", "")) for m in messages)
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
     prompt_tokens = _tokens(prompt_text)
     completion_tokens = _tokens(content)
     return (
         {
-            "id": f"chatcmpl-{digest}",
+            "id": f"chatcmpl-offline-{number}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": str(body.get("model", "")),
@@ -183,6 +189,10 @@ def build_app(state: _State) -> Starlette:
                 "model": model,
                 "key": request.headers.get("idempotency-key"),
                 "fault": fault,
+                # Which credential was used, without storing it.
+                "auth_sha": hashlib.sha256(
+                    request.headers.get("authorization", "").encode()
+                ).hexdigest()[:16],
             }
         )
         now_inflight = state.inflight.get(model, 0) + 1
@@ -221,7 +231,7 @@ def build_app(state: _State) -> Starlette:
             if state.closing:
                 return _error(503, "server shutting down")
         try:
-            completion, content = _completion(body)
+            completion, content = _completion(body, state.chat_requests)
         except (ValueError, KeyError, TypeError) as exc:
             return _error(400, f"cannot answer: {exc}")
         if fault == "malformed":

@@ -14,7 +14,13 @@ from tardis_assets.lib.llm import contracts as c
 from tardis_assets.lib.llm.client import ChatClient
 from tardis_assets.lib.llm.gateway import run_in_loop
 from tardis_assets.lib.llm.prompts import build_messages
-from tardis_assets.lib.llm.providers import resolve
+from tardis_assets.lib.llm.providers import (
+    ROUTING,
+    ProviderError,
+    api_key_for,
+    resolve,
+    secrets,
+)
 from tardis_assets.lib.llm.retry import AttemptError, redact
 from tardis_assets.lib.llm.routing import load_routing
 from tardis_assets.lib.llm.schemas import SchemaError, parse_answer, response_format
@@ -44,9 +50,15 @@ class PingResult:
 
 async def ping_async(config: c.GatewayConfig, model: str | None = None) -> PingResult:
     table = load_routing(config.routing_path)
-    endpoint = resolve(config)
     model_id = model or table.routes["sentiment"].chain[0]
     info = table.models.get(model_id)
+    pname = config.provider
+    if pname == ROUTING:
+        if info is None:
+            raise ProviderError(f"model {model_id!r} is not in the routing table")
+        pname = info.provider
+    endpoint = resolve(config, pname)
+    api_key = api_key_for(config, pname)
     req = c.SignalRequest("sentiment", "ping", "PING", _PING_BAR_US, 60_000_000, {}, ())
     body = {
         "model": model_id,
@@ -55,9 +67,7 @@ async def ping_async(config: c.GatewayConfig, model: str | None = None) -> PingR
         "max_tokens": 100,
         "response_format": response_format("sentiment", bool(info and info.json_schema)),
     }
-    client = ChatClient(
-        endpoint.base_url, config.api_key, config.request_timeout_s, 1, config.transport
-    )
+    client = ChatClient(endpoint.base_url, api_key, config.request_timeout_s, 1, config.transport)
     t0 = time.monotonic()
     error = None
     returned = None
@@ -66,7 +76,7 @@ async def ping_async(config: c.GatewayConfig, model: str | None = None) -> PingR
         returned = resp.model
         parse_answer("sentiment", resp.content)
     except (AttemptError, SchemaError) as exc:
-        error = redact(str(exc), config.api_key)
+        error = redact(str(exc), secrets(config))
     finally:
         await client.aclose()
     return PingResult(

@@ -43,20 +43,46 @@ class Endpoint:
     cache_identity: str
 
 
-def resolve(config: GatewayConfig, name: str | None = None) -> Endpoint:
-    """The endpoint for provider `name` (default: the config's provider)."""
+# GatewayConfig.provider = "routing": each model goes to the provider the routing table names,
+# with keys from GatewayConfig.api_keys and URLs from GatewayConfig.base_urls.
+ROUTING = "routing"
+
+
+def resolve(config: GatewayConfig, name: str | None = None, require_url: bool = True) -> Endpoint:
+    """The endpoint for provider `name` (default: the config's provider).
+
+    `require_url=False` (replay-only runs, which send nothing) accepts the offline provider
+    without a running stand-in.
+    """
     pname = name or config.provider
+    if pname == ROUTING:
+        raise ProviderError("provider 'routing' is resolved per model: pass a provider name")
     if pname not in PROVIDERS:
         raise ProviderError(f"unknown LLM provider {pname!r}; known: {sorted(PROVIDERS)}")
     prov = PROVIDERS[pname]
-    explicit = config.base_url if pname == config.provider else None
+    explicit = (config.base_urls or {}).get(pname) or (
+        config.base_url if pname == config.provider else None
+    )
     url = explicit or prov.base_url
-    if not url:
+    if not url and not (pname == "offline" and not require_url):
         raise ProviderError(f"LLM provider {pname!r} needs a base_url in the configuration")
-    url = url.rstrip("/")
+    url = (url or "").rstrip("/")
     # The offline port changes every run; its answers do not, so its identity is a constant.
     identity = "offline" if pname == "offline" else url
     return Endpoint(prov, url, identity)
+
+
+def api_key_for(config: GatewayConfig, name: str) -> str | None:
+    """The key for provider `name`: never one provider's key sent to another provider."""
+    if config.api_keys and name in config.api_keys:
+        return config.api_keys[name]
+    return config.api_key if name == config.provider else None
+
+
+def secrets(config: GatewayConfig) -> list[str]:
+    """Every key in the configuration (to redact from any text that may be stored or logged)."""
+    keys = [config.api_key, *(config.api_keys or {}).values()]
+    return [k for k in keys if k]
 
 
 def default_provider(api_key: str | None) -> str:

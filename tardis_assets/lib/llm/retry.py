@@ -149,10 +149,11 @@ def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, AttemptError) and exc.retryable
 
 
-def redact(text: str, secret: str | None) -> str:
-    """Remove a secret from text that may reach logs or storage."""
-    if secret:
-        text = text.replace(secret, "***")
+def redact(text: str, secret: str | list[str] | None) -> str:
+    """Remove secrets from text that may reach logs or storage."""
+    for item in [secret] if isinstance(secret, str) else secret or []:
+        if item:
+            text = text.replace(item, "***")
     return text
 
 

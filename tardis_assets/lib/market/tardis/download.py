@@ -12,6 +12,7 @@ every message this module raises and from the client's log records while the dow
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from datetime import date
@@ -61,12 +62,15 @@ def download_day(
     api_key: str | None = None,
     endpoint: str | None = None,
     timeout_s: int = 600,
+    deadline_s: float = 3600.0,
 ) -> Path:
     """Fetch one (exchange, data_type, day, symbol) file into ``inputs_dir``; returns its path.
 
     ``api_key`` defaults to ``$TARDIS_API_KEY``. ``endpoint`` overrides the datasets API base
     URL (the client's ``endpoint`` argument), e.g. a mirror or a local test server. An existing
-    file is kept (the client skips it), so a re-run does not download again.
+    file is kept (the client skips it), so a re-run does not download again. ``timeout_s`` is
+    the client's per-socket silence limit; ``deadline_s`` bounds the whole call, since the client
+    itself retries 5xx answers for a long time with growing pauses.
     """
     if data_type not in DATA_TYPES:
         raise TardisDownloadError(f"unknown data type {data_type!r}")
@@ -77,7 +81,7 @@ def download_day(
             f"day of a month without an API key; set {API_KEY_ENV} to download other days"
         )
     try:
-        from tardis_dev import DEFAULT_DATASETS_ENDPOINT, download_datasets
+        from tardis_dev import DEFAULT_DATASETS_ENDPOINT, download_datasets_async
     except ImportError:
         raise TardisDownloadError(
             "the tardis-dev client is not installed: pip install 'tardis_assets[tardis]'"
@@ -95,7 +99,7 @@ def download_day(
             logging.getLogger(name).addFilter(redact)
     failure: str | None = None
     try:
-        download_datasets(
+        job = download_datasets_async(
             exchange=exchange,
             data_types=[data_type],
             symbols=[symbol],
@@ -106,6 +110,9 @@ def download_day(
             endpoint=endpoint or DEFAULT_DATASETS_ENDPOINT,
             timeout=timeout_s,
         )
+        asyncio.run(asyncio.wait_for(job, deadline_s))
+    except TimeoutError:
+        failure = f"no complete answer within {deadline_s:g}s"
     except Exception as exc:  # anything from the client or aiohttp, reported without the key
         failure = _scrub(f"{type(exc).__name__}: {exc}", key)
     finally:

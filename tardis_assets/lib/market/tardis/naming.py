@@ -37,12 +37,11 @@ def tardis_filename(exchange: str, data_type: str, day: date, symbol: str, gz: b
     return f"{exchange}_{data_type}_{day.isoformat()}_{file_symbol(symbol)}{suffix}"
 
 
-# Exchange ids use hyphens only, so the first underscore ends the exchange; data types contain
-# underscores, so they are matched against the known list (longest first: book_snapshot_25 must
-# not be read as book_snapshot_2...).
+# Exchange ids use hyphens only, so the first underscore ends the exchange; the date then ends
+# the data type (which has underscores itself); symbols may contain underscores (gate-io BTC_USDT).
 _NAME = re.compile(
-    r"^(?P<exchange>[A-Za-z0-9.-]+)_(?P<data_type>.+)_(?P<day>\d{4}-\d{2}-\d{2})_"
-    r"(?P<symbol>[^_/\\]+?)\.csv(?:\.gz)?$"
+    r"^(?P<exchange>[A-Za-z0-9.-]+)_(?P<data_type>[A-Za-z0-9_]+?)_(?P<day>\d{4}-\d{2}-\d{2})_"
+    r"(?P<symbol>[^/\\]+?)\.csv(?:\.gz)?$"
 )
 
 

@@ -1,0 +1,60 @@
+"""The configured range (days, instrument) that range-level assets read from the warehouse."""
+
+import hashlib
+import json
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from tardis_assets.defs.features.assets import day_bounds
+from tardis_assets.lib.warehouse import Warehouse
+
+
+class RangeConfig(dg.Config):
+    """Days (inclusive, UTC) and instrument; empty fields mean "all stored" / "first instrument"."""
+
+    start: str | None = None
+    end: str | None = None
+    exchange: str | None = None
+    symbol: str | None = None
+
+    def key(self, **extra: object) -> str:
+        """A stable run id for this range and the extra parameters (re-runs replace rows)."""
+        payload = json.dumps({**self.model_dump(), **extra}, sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def load_range(wh: Warehouse, cfg: RangeConfig) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """Bars and signals of the range for one instrument, and a label; clear errors when empty."""
+    if not wh.table_exists("bars"):
+        raise dg.Failure(
+            "no bars in the warehouse yet: materialize bars first", allow_retries=False
+        )
+    instruments = wh.read("SELECT DISTINCT exchange, symbol FROM bars ORDER BY ALL")
+    exchange = cfg.exchange or instruments["exchange"][0]
+    symbol = cfg.symbol or instruments.filter(pl.col("exchange") == exchange)["symbol"][0]
+    first, last = wh.read(
+        "SELECT min(bar_start), max(bar_start) FROM bars WHERE exchange = ? AND symbol = ?",
+        [exchange, symbol],
+    ).row(0)
+    if first is None:
+        raise dg.Failure(f"no bars for {exchange}:{symbol}", allow_retries=False)
+    start = date.fromisoformat(cfg.start) if cfg.start else first.date()
+    end = date.fromisoformat(cfg.end) if cfg.end else last.date()
+    if start > end:
+        raise dg.Failure(f"range start {start} is after end {end}", allow_retries=False)
+    lo, hi = day_bounds(start)[0], day_bounds(end)[1]
+    where = "exchange = ? AND symbol = ? AND bar_start >= ? AND bar_start < ?"
+    params = [exchange, symbol, lo, hi]
+    bars = wh.read(f"SELECT * FROM bars WHERE {where} ORDER BY bar_start", params)
+    if bars.is_empty():
+        raise dg.Failure(
+            f"no bars for {exchange}:{symbol} between {start} and {end}", allow_retries=False
+        )
+    signals = (
+        wh.read(f"SELECT * FROM llm_signals WHERE {where}", params)
+        if wh.table_exists("llm_signals")
+        else pl.DataFrame()
+    )
+    return bars, signals, f"{exchange}:{symbol} {start}..{end}"

@@ -1,0 +1,50 @@
+"""The CLI reads what the pipeline stored: summary, costs, llm stats, and rejects bad input."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tardis_assets.cli import main
+from tardis_assets.defs.pipeline import materialize_days
+
+DAY = date(2025, 3, 1)
+
+
+@pytest.fixture
+def stored(instance, resources, tmp_path, monkeypatch):
+    monkeypatch.setenv("TARDIS_DATA_DIR", str(tmp_path / "data"))
+    materialize_days([DAY], resources, instance, report=lambda _: None)
+    return resources["warehouse"].warehouse()
+
+
+def test_costs_summary_and_stats_match_the_ledger(stored, capsys):
+    spent = stored.read("SELECT round(sum(cost_usd), 6) AS c, count(*) AS n FROM llm_calls").row(0)
+    assert main(["costs", "--by", "model"]) == 0
+    out = capsys.readouterr().out
+    total = next(line for line in out.splitlines() if line.strip().startswith("total"))
+    assert str(spent[1]) in total.split() and str(spent[0]) in total.split()
+    assert {"deepseek-chat", "gpt-4.1", "claude-3-5-sonnet-20241022"} <= set(out.split())
+
+    assert main(["summary", "--start", DAY.isoformat(), "--days", "1"]) == 0
+    row = capsys.readouterr().out.splitlines()[-1].split()
+    assert row[0] == DAY.isoformat() and row[2] == "1,440" and row[3] == "4,320"
+
+    assert main(["llm", "stats"]) == 0
+    out = capsys.readouterr().out
+    assert "p95_ms" in out and "sentiment" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["costs", "--days", "0"], "--days must be positive"),
+        (["costs"], "no LLM cost data"),
+    ],
+)
+def test_bad_cli_input_is_a_clear_error(argv, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TARDIS_DATA_DIR", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
