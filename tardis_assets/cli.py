@@ -9,6 +9,8 @@ import warnings
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+from tardis_assets.ops import backfill as ops_backfill
+
 DEMO_START = date(2025, 3, 1)
 DEMO_DAYS = 3
 
@@ -107,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     costs.add_argument("--days", type=int, default=None, help="only the last N days")
     costs.add_argument("--by", default="day", choices=["day", "kind", "model", "provider"])
     costs.set_defaults(func=cmd_costs)
+    backfill = sub.add_parser(
+        "backfill", help="backfill UTC days through Dagster's backfill daemon (dagster dev)"
+    )
+    ops_backfill.add_arguments(backfill)
+    backfill.set_defaults(func=ops_backfill.run_from_args)
     llm = sub.add_parser("llm", help="LLM gateway: connectivity and call statistics")
     llm_sub = llm.add_subparsers(dest="llm_command", required=True)
     ping = llm_sub.add_parser("ping", help="one real call: latency, model, ok/fail")
@@ -123,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     # Dagster flags beta APIs this project uses on purpose (multi-partition mappings, backfill
     # policies) on every import; the warnings say nothing actionable to a CLI user.
-    warnings.filterwarnings("ignore", message=r".*currently in beta.*")
+    warnings.filterwarnings("ignore", message=r".*currently in (beta|preview).*")
     args = build_parser().parse_args(argv)
     return args.func(args)
 

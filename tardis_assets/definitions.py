@@ -7,6 +7,7 @@ import dagster as dg
 from tardis_assets.defs.backtest.assets import backtest_results
 from tardis_assets.defs.backtest.checks import backtest_no_trade_before_signal
 from tardis_assets.defs.backtest.optimization import (
+    backtest_range,
     llm_strategy_optimization,
     strategy_optimization,
     walk_forward,
@@ -36,6 +37,7 @@ ASSETS = [
     llm_signals,
     llm_costs,
     backtest_results,
+    backtest_range,
     strategy_optimization,
     llm_strategy_optimization,
     walk_forward,
@@ -71,6 +73,9 @@ def build_definitions(**overrides: dg.ConfigurableResource) -> dg.Definitions:
         jobs=JOBS,
         schedules=build_schedules(),
         sensors=build_sensors(),
+        # Steps of a run share one process: a separate process per step costs seconds of
+        # imports each, and the duckdb pool is enforced either way.
+        executor=dg.in_process_executor,
         resources=build_resources(**overrides),
     )
 

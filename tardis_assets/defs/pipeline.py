@@ -18,6 +18,7 @@ from tardis_assets.lib.llm import KINDS
 Reporter = Callable[[str], None]
 RANGE_ASSETS = (
     "llm_costs",
+    "backtest_range",
     "strategy_optimization",
     "llm_strategy_optimization",
     "walk_forward",

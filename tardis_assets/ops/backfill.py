@@ -49,7 +49,7 @@ class BackfillFailed(BackfillError):
 class BackfillRequest:
     start: date
     end: date
-    assets: tuple[str, ...]  # empty: the whole graph
+    assets: tuple[str, ...]  # the assets to backfill (default: every day-partitioned one)
 
     @property
     def partition_names(self) -> list[str]:
@@ -104,6 +104,7 @@ def parse_request(
     *,
     first_day: date,
     last_day: date,
+    default_assets: Sequence[str] | None = None,
 ) -> BackfillRequest:
     """Check a request before anything is contacted; the message says which flag is wrong.
 
@@ -124,7 +125,7 @@ def parse_request(
     if (day_to - day_from).days + 1 > MAX_DAYS:
         raise BackfillInputError(f"{day_from}..{day_to} is more than {MAX_DAYS} days")
     names = select.split(",") if isinstance(select, str) else list(select or [])
-    names = [n.strip() for n in names if n.strip()]
+    names = [n.strip() for n in names if n.strip()] or list(default_assets or ())
     unknown = sorted(set(names) - set(known_assets))
     if unknown:
         raise BackfillInputError(
@@ -140,6 +141,9 @@ def local_request(start: str, end: str, select: str | Sequence[str] | None) -> B
     from tardis_assets.defs.partitions import daily
 
     known = [key.to_user_string() for a in ASSETS for key in a.keys]
+    # A backfill is over days: by default every day-partitioned asset (the range-level research
+    # assets are materialized on their own, over whatever days are stored).
+    partitioned = [key.to_user_string() for a in ASSETS if a.partitions_def for key in a.keys]
     last = daily.get_last_partition_key()
     return parse_request(
         start,
@@ -149,6 +153,7 @@ def local_request(start: str, end: str, select: str | Sequence[str] | None) -> B
         first_day=date.fromisoformat(daily.get_first_partition_key() or "1970-01-01"),
         # No partition at all yet (start date today): nothing is complete.
         last_day=date.fromisoformat(last) if last else datetime.now(UTC).date() - timedelta(1),
+        default_assets=partitioned,
     )
 
 
@@ -174,8 +179,12 @@ def summarize(
     run_ids = {r.run_id for r in info.runs}
     done: dict[str, set[str]] = {}
     for asset in assets:
+        # Newest first, and this backfill is the newest activity: room for retries and re-runs.
+        limit = 4 * len(request.partition_names) * _kinds(nodes[asset]) + 100
         done[asset] = {
-            m.partition or "" for m in client.materializations(asset) if m.run_id in run_ids
+            m.partition or ""
+            for m in client.materializations(asset, limit=limit)
+            if m.run_id in run_ids
         }
     failed_runs = [r for r in info.runs if r.status != "SUCCESS"]
     failed_parts: dict[str, set[str]] = {a: set() for a in assets}
@@ -369,7 +378,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", required=True, help="first UTC day (YYYY-MM-DD)")
     parser.add_argument("--to", dest="end", required=True, help="last UTC day (YYYY-MM-DD)")
     parser.add_argument(
-        "--select", default=None, help="comma-separated asset names (default: the whole graph)"
+        "--select",
+        default=None,
+        help="comma-separated asset names (default: every day-partitioned asset)",
     )
     parser.add_argument(
         "--url",

@@ -9,23 +9,22 @@ process tree is remembered and stopped by id: SIGTERM, a grace period, then SIGK
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
+from tardis_assets.ops.proctree import STOP_GRACE_S, ProcessTree
+
 READY_TIMEOUT_S = 120.0
-STOP_GRACE_S = 10.0
 
 _READY_QUERY = """
 query Ready {
@@ -55,58 +54,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _children_map() -> dict[int, list[int]]:
-    """ppid -> child pids from /proc (no psutil): one scan serves a whole tree walk."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces or parentheses: fields start after the last ')'.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    return children
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live descendant of ``pid``, parents before children."""
-    tree = _children_map()
-    found: list[int] = []
-    stack = list(tree.get(pid, []))
-    while stack:
-        child = stack.pop()
-        found.append(child)
-        stack.extend(tree.get(child, []))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie counts as gone: it holds no resources but its entry)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return state[state.rfind(")") + 2 :].split()[0] not in ("Z", "X")
-
-
-def _start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid``: tells a remembered process from a reused pid."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rfind(")") + 2 :].split()[19]
-
-
-def _signal(pids: Iterable[int], sig: int) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-
-
 @dataclass
 class DevServer:
     """One ``dagster dev`` on loopback with its own DAGSTER_HOME and TARDIS_DATA_DIR.
@@ -124,8 +71,7 @@ class DevServer:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     ready_timeout_s: float = READY_TIMEOUT_S
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
-    # pid -> start time, so a pid the kernel reused for someone else is never signalled.
-    known_pids: dict[int, str | None] = field(default_factory=dict, init=False)
+    tree: ProcessTree | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:
@@ -166,7 +112,8 @@ class DevServer:
             str(self.port),
         ]
         with self.log_path.open("ab") as log:
-            # A new session: the whole tree shares a process group we can address by its id.
+            # Own session: a Ctrl-C meant for the caller does not hit the services half-way;
+            # they are stopped by pid in stop().
             self.process = subprocess.Popen(
                 cmd,
                 cwd=self.cwd,
@@ -176,7 +123,7 @@ class DevServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._remember()
+        self.tree = ProcessTree(self.process)
         try:
             self.wait_ready()
         except BaseException:
@@ -184,12 +131,10 @@ class DevServer:
             raise
         return self
 
-    def _remember(self) -> None:
-        """Record the current tree; children reparented after a parent dies stay on the list."""
-        if self.process is None:
-            return
-        for pid in (self.process.pid, *descendants(self.process.pid)):
-            self.known_pids.setdefault(pid, _start_time(pid))
+    @property
+    def known_pids(self) -> list[int]:
+        """Every pid of this server's process tree seen so far."""
+        return list(self.tree.known) if self.tree else []
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -203,12 +148,12 @@ class DevServer:
 
         The backfill daemon must be running, or a submitted backfill would sit unprocessed.
         """
-        assert self.process is not None
+        assert self.process is not None and self.tree is not None
         deadline = time.monotonic() + self.ready_timeout_s
         last = "no answer yet"
         with httpx.Client(timeout=5.0) as client:
             while time.monotonic() < deadline:
-                self._remember()
+                self.tree.remember()
                 if self.process.poll() is not None:
                     raise DevServerError(
                         f"dagster dev exited with code {self.process.returncode} before it was "
@@ -260,24 +205,9 @@ class DevServer:
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> list[int]:
         """Stop every process this server started; returns pids that needed SIGKILL."""
-        if self.process is None:
+        if self.tree is None:
             return []
-        self._remember()
-        pids = [p for p, started in self.known_pids.items() if _start_time(p) == started]
-        _signal(pids, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline:
-            self.process.poll()  # reap the direct child so it does not linger as a zombie
-            # New children spawned during shutdown (rare) are caught on the next walk.
-            self._remember()
-            pids = [p for p, started in self.known_pids.items() if _start_time(p) == started]
-            if not any(_alive(p) for p in pids):
-                break
-            time.sleep(0.2)
-        killed = [p for p in pids if _alive(p) and _start_time(p) == self.known_pids.get(p)]
-        _signal(killed, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
+        killed = self.tree.stop(grace_s)
         self.process = None
         return killed
 

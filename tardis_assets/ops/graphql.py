@@ -23,6 +23,7 @@ TERMINAL_BACKFILL = frozenset(
     {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 )
 FINISHED_RUN = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
+ACTIVE_RUN = frozenset({"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"})
 
 
 class GraphQLError(RuntimeError):
@@ -355,6 +356,23 @@ class DagsterGraphQL:
                   }}
                 }}""",
             {"filter": flt, "limit": limit},
+        )
+        raw = data["runsOrError"]
+        if raw["__typename"] != "Runs":
+            raise GraphQLError(f"runs: {raw['__typename']}: {raw.get('message')}")
+        return [_run_info(r) for r in raw["results"]]
+
+    def active_runs(self) -> list[RunInfo]:
+        """Runs queued or executing: the warehouse may have a writer while any exists."""
+        data = self.query(
+            f"""query Active($filter: RunsFilter) {{
+                  runsOrError(filter: $filter) {{
+                    __typename
+                    ... on Runs {{ results {{ {_RUN_FIELDS} }} }}
+                    {_ERROR_FIELDS}
+                  }}
+                }}""",
+            {"filter": {"statuses": sorted(ACTIVE_RUN)}},
         )
         raw = data["runsOrError"]
         if raw["__typename"] != "Runs":

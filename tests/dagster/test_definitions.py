@@ -11,6 +11,7 @@ EXPECTED = {
     "llm_signals": daily_by_kind,
     "backtest_results": daily,
     "llm_costs": None,
+    "backtest_range": None,
     "strategy_optimization": None,
     "llm_strategy_optimization": None,
     "walk_forward": None,

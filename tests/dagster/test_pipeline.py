@@ -29,6 +29,7 @@ TABLES = [
     "walk_forward_oos",
     "risk_summary",
     "risk_bands",
+    "range_backtest_summary",
 ]
 
 

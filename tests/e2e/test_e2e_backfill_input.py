@@ -39,7 +39,7 @@ class _Recorder(BaseHTTPRequestHandler):
 def recorder() -> Iterator[tuple[str, list[str]]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     server.seen = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", server.seen  # type: ignore[attr-defined]
@@ -117,7 +117,10 @@ def test_request_expands_days_and_keeps_selection() -> None:
     request = local_request("2025-02-27", "2025-03-02", " bars, llm_signals ,bars")
     assert request.partition_names == ["2025-02-27", "2025-02-28", "2025-03-01", "2025-03-02"]
     assert request.assets == ("bars", "llm_signals")
-    assert local_request("2025-03-01", "2025-03-01", None).assets == ()
+    # By default every day-partitioned asset; range-level research assets are not backfilled.
+    default = local_request("2025-03-01", "2025-03-01", None).assets
+    assert {"raw_trades", "raw_quotes", "news", "bars", "llm_signals"} <= set(default)
+    assert "backtest_results" in default and "strategy_optimization" not in default
     assert local_request("2025-03-01", "2025-03-01", "bars,").assets == ("bars",)
     with pytest.raises(BackfillInputError, match="unknown asset"):
         local_request("2025-03-01", "2025-03-01", "Bars")

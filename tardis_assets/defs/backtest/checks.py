@@ -5,12 +5,15 @@ It covers every parameter set (run_id) stored for the day, not only the default 
 
 import dagster as dg
 
-from tardis_assets.defs.resources import WarehouseResource, day_of
+from tardis_assets.defs.common import run_days
+from tardis_assets.defs.partitions import daily
+from tardis_assets.defs.resources import WarehouseResource
 
 
 @dg.asset_check(
     asset="backtest_results",
     blocking=True,
+    partitions_def=daily,
     description=(
         "every entry (flat to positioned, or a flip) happens at a bar starting at or after the "
         "available_at of some ok signal of that day: no trade before its signal existed"
@@ -19,7 +22,7 @@ from tardis_assets.defs.resources import WarehouseResource, day_of
 def backtest_no_trade_before_signal(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    day = day_of(context.partition_key)
+    days = run_days(context)
     stats = (
         warehouse.warehouse()
         .read(
@@ -28,7 +31,7 @@ def backtest_no_trade_before_signal(
                       lag(position, 1, 0)
                           OVER (PARTITION BY run_id, exchange, symbol ORDER BY bar_start)
                           AS previous
-               FROM backtest_per_bar WHERE date = ?),
+               FROM backtest_per_bar WHERE date BETWEEN ? AND ?),
            entries AS (
                SELECT * FROM b WHERE position <> 0 AND sign(position) <> sign(previous))
            SELECT count(*) AS entries,
@@ -38,7 +41,7 @@ def backtest_no_trade_before_signal(
                         AND s.status = 'ok' AND s.available_at <= entries.bar_start
                         AND s.bar_start < entries.bar_start)) AS early
            FROM entries""",
-            [day],
+            [days[0], days[-1]],
         )
         .row(0, named=True)
     )

@@ -4,13 +4,14 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from tardis_assets.defs.backtest.assets import plain_metadata, png_markdown
+from tardis_assets.defs.backtest.assets import StrategyConfig, plain_metadata, png_markdown
 from tardis_assets.defs.backtest.ranges import RangeConfig, load_range
 from tardis_assets.defs.common import DUCKDB_POOL, RETRY
 from tardis_assets.defs.resources import WarehouseResource
 from tardis_assets.lib.backtest import ExecutionParams
 from tardis_assets.lib.backtest.reports import (
     AssetReport,
+    backtest_report,
     llm_optimization_report,
     optimization_report,
     walk_forward_report,
@@ -34,6 +35,22 @@ def store(wh: Warehouse, report: AssetReport, run_id: str, label: str, prefix: s
             )
             for name, frame in report.tables.items()
         )
+    )
+
+
+def sweep_result(
+    context: dg.AssetExecutionContext, report: AssetReport, label: str, chart: str
+) -> dg.MaterializeResult:
+    """Metadata of a sweep: numbers (best Sharpe, DSR, PBO, speed), the top-N table, a heatmap."""
+    context.log.info(f"{label}: {report.metadata.get('n_combinations')} combinations")
+    numbers = {k: v for k, v in report.metadata.items() if k != "top_n_markdown"}
+    return dg.MaterializeResult(
+        metadata={
+            "range": dg.MetadataValue.text(label),
+            **plain_metadata(numbers),
+            "top": dg.MetadataValue.md(str(report.metadata.get("top_n_markdown", ""))),
+            "sharpe_heatmap": png_markdown(report, chart),
+        }
     )
 
 
@@ -87,15 +104,7 @@ def strategy_optimization(
     except ValueError as exc:
         raise dg.Failure(f"{label}: {exc}", allow_retries=False) from exc
     store(wh, report, run_id, label)
-    context.log.info(f"{label}: {report.metadata.get('n_combinations')} combinations")
-    return dg.MaterializeResult(
-        metadata={
-            "range": dg.MetadataValue.text(label),
-            **plain_metadata({k: v for k, v in report.metadata.items() if k != "top_n_markdown"}),
-            "top": dg.MetadataValue.md(str(report.metadata.get("top_n_markdown", ""))),
-            "sharpe_heatmap": png_markdown(report, "Sharpe by fast/slow window"),
-        }
-    )
+    return sweep_result(context, report, label, "Sharpe by fast/slow window")
 
 
 class LLMSweepConfig(RangeConfig):
@@ -142,15 +151,7 @@ def llm_strategy_optimization(
     except ValueError as exc:
         raise dg.Failure(f"{label}: {exc}", allow_retries=False) from exc
     store(wh, report, run_id, label, prefix="llm_")
-    context.log.info(f"{label}: {report.metadata.get('n_combinations')} combinations")
-    return dg.MaterializeResult(
-        metadata={
-            "range": dg.MetadataValue.text(label),
-            **plain_metadata({k: v for k, v in report.metadata.items() if k != "top_n_markdown"}),
-            "top": dg.MetadataValue.md(str(report.metadata.get("top_n_markdown", ""))),
-            "sharpe_heatmap": png_markdown(report, "Sharpe of the top two parameters"),
-        }
-    )
+    return sweep_result(context, report, label, "Sharpe of the top two parameters")
 
 
 class WalkForwardConfig(RangeConfig):
@@ -205,5 +206,42 @@ def walk_forward(
             "range": dg.MetadataValue.text(label),
             **plain_metadata(report.metadata),
             "oos_equity": png_markdown(report, "stitched out-of-sample equity"),
+        }
+    )
+
+
+class RangeBacktestConfig(RangeConfig):
+    """The configured range traded as one continuous backtest with the daily strategy's params."""
+
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+
+
+@dg.asset(
+    deps=["bars", "llm_signals"],
+    group_name="backtest",
+    kinds={"numba", "duckdb"},
+    pool=DUCKDB_POOL,
+    retry_policy=RETRY,
+    description=(
+        "The LLM-signal strategy over the configured range as one continuous run (positions "
+        "carry across midnight, unlike the daily backtests): tables range_backtest_per_bar and "
+        "range_backtest_summary, equity and drawdown chart in metadata."
+    ),
+)
+def backtest_range(
+    context: dg.AssetExecutionContext, config: RangeBacktestConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    wh = warehouse.warehouse()
+    bars, signals, label = load_range(wh, config)
+    params = config.strategy.params()
+    run_id = config.key(asset="backtest_range")
+    report = backtest_report(bars, signals, params, run_id=run_id)
+    store(wh, report, run_id, label, prefix="range_")
+    context.log.info(f"{label}: {report.metadata.get('n_trades')} trades")
+    return dg.MaterializeResult(
+        metadata={
+            "range": dg.MetadataValue.text(label),
+            **plain_metadata(report.metadata),
+            "equity_curve": png_markdown(report, "equity and drawdown"),
         }
     )

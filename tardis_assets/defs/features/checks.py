@@ -2,15 +2,22 @@
 
 import dagster as dg
 
-from tardis_assets.defs.features.assets import BARS_WHERE, day_bounds
-from tardis_assets.defs.resources import WarehouseResource, day_of
+from tardis_assets.defs.common import days_bounds, run_days
+from tardis_assets.defs.features.assets import BARS_WHERE
+from tardis_assets.defs.partitions import daily
+from tardis_assets.defs.resources import WarehouseResource
 
 
-@dg.asset_check(asset="bars", blocking=True, description="low <= open, close <= high; volume >= 0")
+@dg.asset_check(
+    asset="bars",
+    blocking=True,
+    partitions_def=daily,
+    description="low <= open, close <= high; volume >= 0",
+)
 def bars_ohlc_consistent(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    day = day_of(context.partition_key)
+    days = run_days(context)
     stats = (
         warehouse.warehouse()
         .read(
@@ -19,14 +26,14 @@ def bars_ohlc_consistent(
                                             AND greatest(open, close) <= high
                                             AND volume >= 0 AND low > 0)) AS bad
             FROM bars WHERE {BARS_WHERE}""",
-            day_bounds(day),
+            days_bounds(days),
         )
         .row(0, named=True)
     )
     return dg.AssetCheckResult(
         passed=stats["bars"] > 0 and stats["bad"] == 0,
         metadata={"bars": stats["bars"], "inconsistent": stats["bad"]},
-        description=None if stats["bars"] else f"no bars for {day}",
+        description=None if stats["bars"] else f"no bars for {days[0]}..{days[-1]}",
     )
 
 
@@ -36,12 +43,13 @@ MAX_QUIET_BARS = 60
 @dg.asset_check(
     asset="bars",
     blocking=True,
+    partitions_def=daily,
     description=f"no run of more than {MAX_QUIET_BARS} consecutive bars without a trade",
 )
 def bars_no_long_gaps(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    day = day_of(context.partition_key)
+    days = run_days(context)
     frame = warehouse.warehouse().read(
         f"""SELECT exchange, symbol, max(run) AS longest FROM (
                 SELECT exchange, symbol, count(*) AS run FROM (
@@ -51,7 +59,7 @@ def bars_no_long_gaps(
                     FROM bars WHERE {BARS_WHERE})
                 WHERE trades = 0 GROUP BY exchange, symbol, grp)
             GROUP BY exchange, symbol""",
-        day_bounds(day),
+        days_bounds(days),
     )
     longest = int(frame["longest"].max() or 0) if frame.height else 0
     return dg.AssetCheckResult(

@@ -2,7 +2,9 @@
 
 import dagster as dg
 
-from tardis_assets.defs.resources import MarketResource, day_of
+from tardis_assets.defs.common import run_days
+from tardis_assets.defs.partitions import daily
+from tardis_assets.defs.resources import MarketResource
 from tardis_assets.lib.market.tardis import lake_path
 from tardis_assets.lib.market.tardis.quality import quality_report
 
@@ -12,6 +14,7 @@ def build_quality_check(data_type: str) -> dg.AssetChecksDefinition:
         asset=f"raw_{data_type}",
         name=f"raw_{data_type}_quality",
         blocking=True,
+        partitions_def=daily,
         description=(
             "Rows inside the UTC day by local_timestamp, non-negative amounts, positive prices, "
             "no duplicate trade ids, out-of-order local timestamps within tolerance; reports the "
@@ -21,18 +24,22 @@ def build_quality_check(data_type: str) -> dg.AssetChecksDefinition:
     def quality(
         context: dg.AssetCheckExecutionContext, market: MarketResource
     ) -> dg.AssetCheckResult:
-        day = day_of(context.partition_key)
+        days = run_days(context)
         metadata: dict[str, object] = {}
         problems: list[str] = []
-        for exchange, symbol in market.instrument_list():
-            path = lake_path(market.lake(), data_type, exchange, symbol, day)
-            if not path.exists():
-                metadata[f"{exchange}:{symbol}"] = "absent"
-                continue
-            report = quality_report(path, data_type, day)
-            for key, value in report.as_metadata().items():
-                metadata[f"{symbol} {key}" if len(market.instruments) > 1 else key] = value
-            problems += [f"{exchange}:{symbol}: {p}" for p in report.problems if not report.passed]
+        for day in days:
+            for exchange, symbol in market.instrument_list():
+                path = lake_path(market.lake(), data_type, exchange, symbol, day)
+                label = f"{day} {exchange}:{symbol}"
+                if not path.exists():
+                    metadata[label] = "absent"
+                    continue
+                report = quality_report(path, data_type, day)
+                single = len(days) == 1 and len(market.instruments) == 1
+                for key, value in report.as_metadata().items():
+                    metadata[key if single else f"{label} {key}"] = value
+                if not report.passed:
+                    problems += [f"{label}: {p}" for p in report.problems]
         return dg.AssetCheckResult(
             passed=not problems,
             metadata=metadata,

@@ -12,27 +12,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from tardis_assets.lib.features.bars import BAR_COLUMNS
+from tardis_assets.lib.features.indicators import INDICATOR_COLUMNS
 from tardis_assets.lib.market.synthetic import base_asset
 
 US_PER_MINUTE = 60_000_000
-FEATURE_COLUMNS = (
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "vwap",
-    "trades",
-    "buy_volume",
-    "sell_volume",
-    "imbalance",
-    "ret_1",
-    "rsi_14",
-    "macd",
-    "macd_signal",
-    "macd_hist",
-    "volatility_30",
-)
+# Everything a bar knows except its keys: OHLCV and flow, then the indicators.
+FEATURE_COLUMNS = (*BAR_COLUMNS[3:], *INDICATOR_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,115 @@
+"""Remember every process a command starts and stop them all by pid (Linux /proc, no psutil).
+
+Why: ``dagster dev`` runs a code server, a gRPC server, the webserver, the daemon and run workers
+as children; SIGTERM to the parent alone (or to each child once) left several running. Children
+may also be re-parented to init when their parent exits first, so the tree is walked repeatedly
+while the command runs and every pid seen is kept, keyed with its kernel start time so that a pid
+reused by an unrelated process is never signalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STOP_GRACE_S = 10.0
+KILL_WAIT_S = 5.0
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (which may hold spaces or parens)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2 :].split()
+
+
+def _children_map() -> dict[int, list[int]]:
+    """ppid -> child pids: one /proc scan serves a whole tree walk."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat_fields(int(entry))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid``, parents before children."""
+    tree = _children_map()
+    found: list[int] = []
+    stack = list(tree.get(pid, []))
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack.extend(tree.get(child, []))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie counts as gone (it holds nothing but its table entry)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
+def start_time(pid: int) -> str | None:
+    fields = _stat_fields(pid)
+    return fields[19] if fields is not None else None
+
+
+def _signal(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+@dataclass
+class ProcessTree:
+    """A started process and every descendant seen since; ``stop()`` ends them all."""
+
+    process: subprocess.Popen[bytes]
+    # pid -> kernel start time when first seen.
+    known: dict[int, str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.remember()
+
+    def remember(self) -> None:
+        """Add the current tree; call it now and then while the command runs."""
+        for pid in (self.process.pid, *descendants(self.process.pid)):
+            self.known.setdefault(pid, start_time(pid))
+
+    def live(self) -> list[int]:
+        """Remembered pids still running as the same process (not a reused pid)."""
+        return [p for p, started in self.known.items() if alive(p) and start_time(p) == started]
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> list[int]:
+        """SIGTERM every remembered pid, wait up to ``grace_s``, SIGKILL the rest.
+
+        Returns the pids that needed SIGKILL. The direct child is reaped; orphans re-parented to
+        init are init's to reap (a zombie holds no port, file lock or memory).
+        """
+        self.remember()
+        _signal(self.live(), signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            self.process.poll()  # reap the direct child so it does not linger as a zombie
+            self.remember()  # a child spawned during shutdown is caught too
+            if not self.live():
+                break
+            time.sleep(0.2)
+        killed = self.live()
+        _signal(killed, signal.SIGKILL)
+        # SIGKILL is delivered asynchronously: wait (bounded) until the kernel has ended them.
+        deadline = time.monotonic() + KILL_WAIT_S
+        while self.live() and time.monotonic() < deadline:
+            self.process.poll()
+            time.sleep(0.05)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=KILL_WAIT_S)
+        return killed
