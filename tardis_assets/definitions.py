@@ -20,6 +20,7 @@ from tardis_assets.defs.resources import (
     MarketResource,
     WarehouseResource,
     default_llm_resource,
+    default_market_resource,
 )
 from tardis_assets.defs.risk.assets import risk_report
 from tardis_assets.defs.schedules import build_schedules, build_sensors
@@ -61,7 +62,7 @@ def build_resources(
     """Resources with defaults from the environment; tests and the CLI override pieces."""
     return {
         "warehouse": warehouse or WarehouseResource(),
-        "market": market or MarketResource(),
+        "market": market or default_market_resource(),
         "llm": llm or default_llm_resource(),
     }
 

@@ -53,6 +53,15 @@ class MarketResource(dg.ConfigurableResource):
     inputs_dir: str = Field(default_factory=lambda: str(data_dir() / "inputs"))
     lake_dir: str = Field(default_factory=lambda: str(data_dir() / "lake"))
     synthetic_when_missing: bool = True
+    download_missing: bool = Field(
+        default=False,
+        description="download a missing day from tardis.dev first (needs the [tardis] extra; "
+        "without an API key only the free first day of each month)",
+    )
+    tardis_api_key: str | None = None
+    tardis_endpoint: str | None = Field(
+        default=None, description="datasets API base URL (default: tardis.dev's)"
+    )
     seed: int = 7
     synthetic_trades_per_day: int = 200_000
     bar_seconds: int = 60
@@ -74,6 +83,13 @@ class MarketResource(dg.ConfigurableResource):
 
     def lake(self) -> Path:
         return Path(self.lake_dir)
+
+
+def default_market_resource() -> MarketResource:
+    """Downloads only when asked (``TARDIS_DOWNLOAD=on``); the key, if any, as an EnvVar."""
+    download = os.environ.get("TARDIS_DOWNLOAD", "off").lower() in {"1", "on", "true", "yes"}
+    key = dg.EnvVar("TARDIS_API_KEY") if os.environ.get("TARDIS_API_KEY") else None
+    return MarketResource(download_missing=download, tardis_api_key=key)
 
 
 class LLMResource(dg.ConfigurableResource):

@@ -50,6 +50,29 @@ def enabled_raw_types() -> tuple[str, ...]:
     return tuple(dict.fromkeys(["trades", *types]))
 
 
+def _download(
+    market: MarketResource, data_type: str, exchange: str, symbol: str, day: date
+) -> Path | None:
+    """Fetch a missing day from tardis.dev into the inputs folder when that is allowed.
+
+    Network failures raise (the asset's retry policy retries them); a day that needs a key we do
+    not have is simply not downloaded.
+    """
+    from tardis_assets.lib.market.tardis.download import download_allowed, download_day
+
+    if not download_allowed(day, market.tardis_api_key):
+        return None
+    return download_day(
+        market.inputs(),
+        exchange,
+        data_type,
+        day,
+        symbol,
+        api_key=market.tardis_api_key,
+        endpoint=market.tardis_endpoint,
+    )
+
+
 def _stage(
     market: MarketResource, data_type: str, exchange: str, symbol: str, day: date, run_id: str
 ) -> tuple[Path | None, Path | None, dict]:
@@ -57,6 +80,8 @@ def _stage(
     dest = lake_path(market.lake(), data_type, exchange, symbol, day)
     staging = dest.with_name(f".staging-{run_id}-{dest.name}")
     source = find_input(market.inputs(), exchange, data_type, day, symbol)
+    if source is None and market.download_missing:
+        source = _download(market, data_type, exchange, symbol, day)
     record = {
         "data_type": data_type,
         "exchange": exchange,
