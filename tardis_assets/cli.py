@@ -9,10 +9,19 @@ import warnings
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+import duckdb
+
 from tardis_assets.ops import backfill as ops_backfill
 
 DEMO_START = date(2025, 3, 1)
 DEMO_DAYS = 3
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _days(start: date, count: int) -> list[date]:
@@ -29,7 +38,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tardis_assets.defs.pipeline import materialize_days
     from tardis_assets.lib.summary import format_table, research_lines, summary
 
-    days = _days(date.fromisoformat(args.start), args.days)
+    days = _days(args.start, args.days)
     resources = build_resources()
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
@@ -49,9 +58,14 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from tardis_assets.defs.backtest.assets import StrategyConfig, run_id_of
     from tardis_assets.lib.summary import format_table, summary
 
-    days = _days(date.fromisoformat(args.start), args.days)
+    days = _days(args.start, args.days)
     warehouse = build_resources()["warehouse"].warehouse()
-    print(format_table(summary(warehouse, days, run_id_of(StrategyConfig().params()))))
+    try:
+        table = summary(warehouse, days, run_id_of(StrategyConfig().params()))
+    except (FileNotFoundError, duckdb.CatalogException) as exc:
+        print(f"tardis-assets summary: nothing materialized yet ({exc})", file=sys.stderr)
+        return 2
+    print(format_table(table))
     return 0
 
 
@@ -102,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("summary", cmd_summary, "print the per-day summary from the warehouse"),
     ):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--start", default=DEMO_START.isoformat(), help="first UTC day (YYYY-MM-DD)")
+        p.add_argument("--start", type=_day, default=DEMO_START, help="first UTC day (YYYY-MM-DD)")
         p.add_argument("--days", type=int, default=DEMO_DAYS, help="number of days")
         p.set_defaults(func=func)
     costs = sub.add_parser("costs", help="LLM cost, calls, tokens and cache savings")

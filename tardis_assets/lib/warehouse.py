@@ -66,8 +66,11 @@ class Warehouse:
                 conn.execute(statement)
 
     def read(self, sql: str, params: Sequence[object] | None = None) -> pl.DataFrame:
-        """Run a query and return a polars frame (connection closed before returning)."""
-        with self.connect(read_only=self.path.exists()) as conn:
+        """Run a query and return a polars frame (connection closed before returning).
+
+        Read-only, so reading never creates the file nor blocks on a writer's transaction.
+        """
+        with self.connect(read_only=True) as conn:
             return conn.sql(sql, params=list(params) if params else None).pl()
 
     def table_exists(self, name: str) -> bool:
@@ -123,6 +126,11 @@ class PartitionWrite:
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.table} AS SELECT * FROM _schema_of_frame"
             )
+            # A library that grows a new column (a new metric) extends the stored table.
+            have = {r[0] for r in conn.execute(f"DESCRIBE {self.table}").fetchall()}
+            for name, sql_type, *_ in conn.execute("DESCRIBE _schema_of_frame").fetchall():
+                if name not in have:
+                    conn.execute(f'ALTER TABLE {self.table} ADD COLUMN "{name}" {sql_type}')
         finally:
             conn.unregister("_schema_of_frame")
 

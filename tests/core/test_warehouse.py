@@ -1,5 +1,3 @@
-import threading
-
 import duckdb
 import polars as pl
 import pytest
@@ -76,9 +74,7 @@ def test_writer_waits_for_another_process_lock(tmp_path):
         text=True,
     )
     assert holder.stdout.readline().strip() == "held"
-    done = threading.Event()
     Warehouse(path).write(PartitionWrite("t", frame(1, [1.0]), "day = ?", (1,), DDL))
-    done.set()
     holder.wait(timeout=10)
     assert Warehouse(path).read("SELECT count(*) AS n FROM t")["n"][0] == 1
 
@@ -89,3 +85,18 @@ def test_table_from_frame_schema_when_no_ddl(tmp_path):
     for _ in range(2):
         wh.write(PartitionWrite("report", report, "run_id = ?", ("a",), None))
     assert wh.read("SELECT * FROM report").rows() == [("a", 1.5, 3)]
+
+
+def test_frame_schema_table_gains_new_columns(tmp_path):
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.write(
+        PartitionWrite(
+            "report", pl.DataFrame({"run_id": ["a"], "x": [1.0]}), "run_id = ?", ("a",), None
+        )
+    )
+    grown = pl.DataFrame({"run_id": ["b"], "x": [2.0], "y": [3]})
+    wh.write(PartitionWrite("report", grown, "run_id = ?", ("b",), None))
+    assert wh.read("SELECT * FROM report ORDER BY run_id").rows() == [
+        ("a", 1.0, None),
+        ("b", 2.0, 3),
+    ]

@@ -60,3 +60,9 @@ def test_wider_windows_aggregate_ohlcv(day_bars):
 def test_window_minutes_must_be_positive(day_bars):
     with pytest.raises(ValueError):
         windows(day_bars, news(), window_minutes=0)
+
+
+def test_window_must_cover_whole_bars(day_bars):
+    with pytest.raises(ValueError, match="multiple of the bar size"):
+        windows(day_bars, news(), window_minutes=1, bar_seconds=300)
+    assert len(windows(day_bars, news(), window_minutes=10, bar_seconds=300)) == 144

@@ -13,7 +13,6 @@ from tardis_assets.lib.llm import (
     ping,
     run_signals,
     run_signals_batch,
-    stats_table,
 )
 
 
@@ -47,7 +46,7 @@ def test_ping_ok_and_failure():
     assert "FAIL" in dead.line()
 
 
-def test_ledger_roundtrip_through_duckdb_and_stats(tmp_path):
+def test_ledger_roundtrip_through_duckdb(tmp_path):
     with OfflineServer() as srv:
         cfg = GatewayConfig(base_url=srv.base_url, cache_path=tmp_path / "c.sqlite")
         first = run_signals(cfg, make_requests(10))
@@ -63,9 +62,6 @@ def test_ledger_roundtrip_through_duckdb_and_stats(tmp_path):
     finally:
         conn.close()
     assert cols == list(frame.columns)
-    table = stats_table([dict(zip(cols, r, strict=True)) for r in rows])
-    lines = table.splitlines()
-    assert lines[0].split()[:4] == ["kind", "model", "calls", "cache_hits"]
-    total = lines[-1].split()
-    assert total[0] == "total" and total[1] == "60" and total[2] == "30"
-    assert any(line.startswith("pattern") and "gpt-4.1" in line for line in lines)
+    assert len(rows) == 60  # 30 requests per run: 30 sent, then 30 served from the cache
+    hits = [dict(zip(cols, r, strict=True)) for r in rows if r[cols.index("cache_hit")]]
+    assert len(hits) == 30 and all(h["cost_usd"] == 0 for h in hits)

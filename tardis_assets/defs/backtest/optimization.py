@@ -135,7 +135,9 @@ def llm_strategy_optimization(
     wh = warehouse.warehouse()
     bars, signals, label = load_range(wh, config)
     if signals.is_empty():
-        raise dg.Failure(f"{label}: no LLM signals; materialize llm_signals first")
+        raise dg.Failure(
+            f"{label}: no LLM signals; materialize llm_signals first", allow_retries=False
+        )
     grid = {
         "entry_threshold": config.entry_threshold,
         "w_pattern": config.w_pattern,
@@ -235,7 +237,10 @@ def backtest_range(
     bars, signals, label = load_range(wh, config)
     params = config.strategy.params()
     run_id = config.key(asset="backtest_range")
-    report = backtest_report(bars, signals, params, run_id=run_id)
+    try:
+        report = backtest_report(bars, signals, params, run_id=run_id)
+    except ValueError as exc:
+        raise dg.Failure(f"{label}: {exc}", allow_retries=False) from exc
     store(wh, report, run_id, label, prefix="range_")
     context.log.info(f"{label}: {report.metadata.get('n_trades')} trades")
     return dg.MaterializeResult(

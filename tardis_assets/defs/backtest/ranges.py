@@ -25,15 +25,26 @@ class RangeConfig(dg.Config):
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def load_range(wh: Warehouse, cfg: RangeConfig) -> tuple[pl.DataFrame, pl.DataFrame, str]:
-    """Bars and signals of the range for one instrument, and a label; clear errors when empty."""
+def resolve_instrument(wh: Warehouse, cfg: RangeConfig) -> tuple[str, str]:
+    """The configured instrument, or the first stored one (fields left empty)."""
     if not wh.table_exists("bars"):
         raise dg.Failure(
             "no bars in the warehouse yet: materialize bars first", allow_retries=False
         )
     instruments = wh.read("SELECT DISTINCT exchange, symbol FROM bars ORDER BY ALL")
-    exchange = cfg.exchange or instruments["exchange"][0]
-    symbol = cfg.symbol or instruments.filter(pl.col("exchange") == exchange)["symbol"][0]
+    if cfg.exchange:
+        instruments = instruments.filter(pl.col("exchange") == cfg.exchange)
+    if cfg.symbol:
+        instruments = instruments.filter(pl.col("symbol") == cfg.symbol)
+    if instruments.is_empty():
+        raise dg.Failure(f"no bars for {cfg.exchange}:{cfg.symbol}", allow_retries=False)
+    exchange, symbol = instruments.row(0)
+    return exchange, symbol
+
+
+def load_range(wh: Warehouse, cfg: RangeConfig) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """Bars and signals of the range for one instrument, and a label; clear errors when empty."""
+    exchange, symbol = resolve_instrument(wh, cfg)
     first, last = wh.read(
         "SELECT min(bar_start), max(bar_start) FROM bars WHERE exchange = ? AND symbol = ?",
         [exchange, symbol],

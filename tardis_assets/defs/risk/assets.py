@@ -9,7 +9,7 @@ from tardis_assets.defs.backtest.assets import (
     run_id_of,
 )
 from tardis_assets.defs.backtest.optimization import store
-from tardis_assets.defs.backtest.ranges import RangeConfig
+from tardis_assets.defs.backtest.ranges import RangeConfig, resolve_instrument
 from tardis_assets.defs.common import DUCKDB_POOL, RETRY
 from tardis_assets.defs.resources import WarehouseResource
 from tardis_assets.lib.backtest.reports import risk_report as monte_carlo_report
@@ -42,28 +42,25 @@ def risk_report(
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
     strategy_run = run_id_of(StrategyConfig().params())
-    clauses, params = ["run_id = ?"], [strategy_run]
-    for column, value in (("date >= ", config.start), ("date <= ", config.end)):
-        if value:
-            clauses.append(f"{column}?")
-            params.append(value)
-    for column, value in (("exchange = ", config.exchange), ("symbol = ", config.symbol)):
-        if value:
-            clauses.append(f"{column}?")
-            params.append(value)
     if not wh.table_exists("backtest_per_bar"):
         raise dg.Failure(
             "no backtests yet: materialize backtest_results first", allow_retries=False
         )
+    # One account: one instrument's return series (the configured one, else the first stored).
+    exchange, symbol = resolve_instrument(wh, config)
+    clauses = ["run_id = ?", "exchange = ?", "symbol = ?"]
+    params: list[object] = [strategy_run, exchange, symbol]
+    for clause, value in (("date >= ?", config.start), ("date <= ?", config.end)):
+        if value:
+            clauses.append(clause)
+            params.append(value)
     per_bar = wh.read(
-        f"SELECT * FROM backtest_per_bar WHERE {' AND '.join(clauses)} "
-        "ORDER BY exchange, symbol, bar_start",
-        params,
+        f"SELECT * FROM backtest_per_bar WHERE {' AND '.join(clauses)} ORDER BY bar_start", params
     )
     if per_bar.is_empty():
         raise dg.Failure(f"no backtest rows for {config.model_dump()}", allow_retries=False)
     run_id = config.key(asset="risk_report", strategy=strategy_run)
-    label = f"{per_bar['bar_start'].min()}..{per_bar['bar_start'].max()}"
+    label = f"{exchange}:{symbol} {per_bar['date'].min()}..{per_bar['date'].max()}"
     try:
         report = monte_carlo_report(
             per_bar,

@@ -7,10 +7,10 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from tardis_assets.defs.common import DUCKDB_POOL, RETRY
+from tardis_assets.defs.common import RETRY, time_range_metadata
 from tardis_assets.defs.features.assets import BARS_WHERE, day_bounds
 from tardis_assets.defs.partitions import by_date, daily_by_kind
-from tardis_assets.defs.resources import LLMResource, WarehouseResource
+from tardis_assets.defs.resources import LLMResource, MarketResource, WarehouseResource
 from tardis_assets.lib import tables
 from tardis_assets.lib.features.windows import Window, windows
 from tardis_assets.lib.llm import (
@@ -28,7 +28,7 @@ SIGNALS_WHERE = f"kind = ? AND {BARS_WHERE}"
 PROGRESS_EVERY_S = 5.0
 
 
-def load_windows(wh: Warehouse, day: date, window_minutes: int) -> list[Window]:
+def load_windows(wh: Warehouse, day: date, window_minutes: int, bar_seconds: int) -> list[Window]:
     start, end = day_bounds(day)
     bars = wh.read(
         f"SELECT * FROM bars WHERE {BARS_WHERE} ORDER BY exchange, symbol, bar_start", [start, end]
@@ -37,7 +37,7 @@ def load_windows(wh: Warehouse, day: date, window_minutes: int) -> list[Window]:
         "SELECT published_at, headline, symbols FROM news WHERE date = ? ORDER BY published_at",
         [day],
     )
-    return windows(bars, news, window_minutes)
+    return windows(bars, news, window_minutes, bar_seconds)
 
 
 def requests_for(kind: str, items: list[Window]) -> list[SignalRequest]:
@@ -96,7 +96,9 @@ class _ProgressLog:
     ],
     group_name="signals",
     kinds={"openai", "duckdb"},
-    pool=DUCKDB_POOL,
+    # Not in the duckdb pool: the asset spends minutes waiting on LLM answers with no connection
+    # open, and holding the only slot would queue every other writer behind those calls. Its
+    # short transactions wait out other writers' locks in Warehouse.connect instead.
     retry_policy=RETRY,
     automation_condition=dg.AutomationCondition.eager(),
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -107,24 +109,45 @@ class _ProgressLog:
     ),
 )
 def llm_signals(
-    context: dg.AssetExecutionContext, llm: LLMResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    llm: LLMResource,
+    market: MarketResource,
+    warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
     keys = [daily_by_kind.get_partition_key_from_str(str(k)) for k in context.partition_keys]
+    if not keys:
+        raise dg.Failure("llm_signals needs (date, kind) partitions to run", allow_retries=False)
     totals: Counter[str] = Counter()
     cost = saved = 0.0
     latencies: list[float] = []
+    stored: list[pl.DataFrame] = []
     # One gateway configuration (and stand-in server) for the whole range: single-run backfills
     # share the client pools, limiter state and cache.
     with llm.gateway_config() as config:
         for key in keys:
             day = date.fromisoformat(key.keys_by_dimension["date"])
             kind = key.keys_by_dimension["kind"]
-            items = load_windows(wh, day, llm.window_minutes)
+            items = load_windows(wh, day, llm.window_minutes, market.bar_seconds)
             if not items:
-                raise dg.Failure(f"partition {key}: no bars for {day}; materialize bars first")
+                raise dg.Failure(
+                    f"partition {key}: no bars for {day}; materialize bars first",
+                    allow_retries=False,
+                )
             report = run_signals(
                 config, requests_for(kind, items), on_progress=_ProgressLog(context, str(key))
+            )
+            # Spend first, in its own transaction: whatever fails after this point, what was paid
+            # is on record (the retry would find only cache hits and could not reconstruct it).
+            wh.write(
+                PartitionWrite(
+                    "llm_calls",
+                    ledger_frame(r for r in report.ledger if not r.cache_hit),
+                    "",
+                    (),
+                    LLM_CALLS_DDL,
+                    append_only_key=("request_hash", "requested_at_us"),
+                )
             )
             signals = signals_frame(items, report.results)
             stats = partition_stats_frame(day, kind, report, paid_costs(wh, report))
@@ -137,14 +160,6 @@ def llm_signals(
                     tables.LLM_SIGNALS,
                 ),
                 PartitionWrite(
-                    "llm_calls",
-                    ledger_frame(r for r in report.ledger if not r.cache_hit),
-                    "",
-                    (),
-                    LLM_CALLS_DDL,
-                    append_only_key=("request_hash", "requested_at_us"),
-                ),
-                PartitionWrite(
                     "llm_partition_stats",
                     stats,
                     "date = ? AND kind = ?",
@@ -152,6 +167,7 @@ def llm_signals(
                     tables.LLM_PARTITION_STATS,
                 ),
             )
+            stored.append(signals.select("bar_start"))
             totals.update(signals["status"].to_list())
             totals["requests"] += len(items)
             totals["http_calls"] += report.http_requests
@@ -179,5 +195,6 @@ def llm_signals(
             "latency_p50_ms": dg.MetadataValue.float(float(lat.quantile(0.5) or 0.0)),
             "latency_p95_ms": dg.MetadataValue.float(float(lat.quantile(0.95) or 0.0)),
             "failures": dg.MetadataValue.json(failures),
+            **time_range_metadata(pl.concat(stored), "bar_start"),
         }
     )

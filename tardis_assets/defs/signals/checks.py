@@ -17,16 +17,17 @@ from tardis_assets.lib.warehouse import Warehouse
 RANGES = {"sentiment": (-1.0, 1.0), "pattern": (-1.0, 1.0), "risk": (0.0, 1.0)}
 
 
-def partition_stats(wh: Warehouse, day: date, kind: str) -> dict[str, int]:
+def partition_stats(wh: Warehouse, day: date, kind: str, window_minutes: int) -> dict[str, int]:
     lo, hi = RANGES[kind]
     return wh.read(
         f"""SELECT count(*) AS windows,
                    count(*) FILTER (WHERE status = 'ok') AS ok,
                    count(*) FILTER (WHERE status = 'ok' AND NOT (value BETWEEN ? AND ?))
                        AS out_of_range,
-                   count(*) FILTER (WHERE status = 'ok' AND available_at <= bar_start) AS early
+                   count(*) FILTER (WHERE status = 'ok'
+                       AND available_at < bar_start + to_minutes(?::BIGINT)) AS early
             FROM llm_signals WHERE kind = ? AND {BARS_WHERE}""",
-        [lo, hi, kind, *day_bounds(day)],
+        [lo, hi, window_minutes, kind, *day_bounds(day)],
     ).row(0, named=True)
 
 
@@ -34,7 +35,10 @@ def partition_stats(wh: Warehouse, day: date, kind: str) -> dict[str, int]:
     asset=llm_signals,
     blocking=True,
     partitions_def=daily_by_kind,
-    description="share of bar windows with status ok >= min_ok_share; every value within range",
+    description=(
+        "share of bar windows with status ok >= min_ok_share; every value within range; no "
+        "signal available before its prompt window closed"
+    ),
 )
 def llm_signals_coverage(
     context: dg.AssetCheckExecutionContext, llm: LLMResource, warehouse: WarehouseResource
@@ -45,7 +49,7 @@ def llm_signals_coverage(
     for text in context.partition_keys:
         key = daily_by_kind.get_partition_key_from_str(str(text))
         day, kind = date.fromisoformat(key.keys_by_dimension["date"]), key.keys_by_dimension["kind"]
-        stats = partition_stats(wh, day, kind)
+        stats = partition_stats(wh, day, kind, llm.window_minutes)
         share = stats["ok"] / stats["windows"] if stats["windows"] else 0.0
         prefix = "" if len(context.partition_keys) == 1 else f"{text} "
         metadata.update(
@@ -59,7 +63,7 @@ def llm_signals_coverage(
         if share < llm.min_ok_share or stats["out_of_range"] or stats["early"]:
             failed.append(str(text))
     return dg.AssetCheckResult(
-        passed=not failed,
+        passed=bool(context.partition_keys) and not failed,
         metadata=metadata,
         description=f"failing partitions: {', '.join(failed)}" if failed else None,
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from tardis_assets.defs.common import DUCKDB_POOL, RETRY, bad_input
+from tardis_assets.defs.common import DUCKDB_POOL, RETRY, bad_input, time_range_metadata
 from tardis_assets.defs.partitions import daily
 from tardis_assets.defs.resources import MarketResource, WarehouseResource, day_of
 from tardis_assets.lib import tables
@@ -75,10 +75,11 @@ def _download(
 
 def _stage(
     market: MarketResource, data_type: str, exchange: str, symbol: str, day: date, run_id: str
-) -> tuple[Path | None, Path | None, dict]:
+) -> tuple[Path | None, Path, dict]:
     """Validate one instrument's file (or generate it) into a staging file next to its target."""
     dest = lake_path(market.lake(), data_type, exchange, symbol, day)
-    staging = dest.with_name(f".staging-{run_id}-{dest.name}")
+    # Not named *.parquet, so the lake views' glob can never see a half-published partition.
+    staging = dest.with_name(f".{dest.stem}.{run_id}.staging")
     source = find_input(market.inputs(), exchange, data_type, day, symbol)
     if source is None and market.download_missing:
         source = _download(market, data_type, exchange, symbol, day)
@@ -106,8 +107,8 @@ def _stage(
         record["source"] = "synthetic"
     else:
         # No file and no generator: the type is absent that day; features leave its columns null.
-        dest.unlink(missing_ok=True)
-        return None, None, {**record, "source": "absent", "lake_path": None}
+        # The caller removes an older file at dest, once every instrument has validated.
+        return None, dest, {**record, "source": "absent", "lake_path": None}
     record.update(
         rows=result.rows, min_timestamp=result.min_timestamp, max_timestamp=result.max_timestamp
     )
@@ -134,18 +135,23 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         day = day_of(context.partition_key)
-        staged: list[tuple[Path | None, Path | None, dict]] = []
+        staged: list[tuple[Path | None, Path, dict]] = []
         try:
             for exchange, symbol in market.instrument_list():
                 staged.append(_stage(market, data_type, exchange, symbol, day, context.run_id))
-        except TardisFileError as exc:
+        except BaseException as exc:
+            # Any failure (bad file, download error, crash of the step): nothing is published.
             for staging, _, _ in staged:
                 if staging is not None:
                     staging.unlink(missing_ok=True)
-            raise bad_input(context.partition_key, exc) from exc
+            if isinstance(exc, TardisFileError):
+                raise bad_input(context.partition_key, exc) from exc
+            raise
         # Every instrument validated: publish all files, then record them (nothing partial).
         for staging, dest, _ in staged:
-            if staging is not None and dest is not None:
+            if staging is None:
+                dest.unlink(missing_ok=True)
+            else:
                 os.replace(staging, dest)
         records = pl.DataFrame(
             [record for _, _, record in staged],
@@ -165,12 +171,21 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
         wh.execute([f"CREATE OR REPLACE VIEW raw_{data_type} AS {view}"])
         rows = int(records["rows"].sum())
         sources = records["source"].to_list()
+        first, last = records["min_timestamp"].min(), records["max_timestamp"].max()
         context.log.info(f"{day}: {rows} {data_type} rows from {sources}")
         return dg.MaterializeResult(
             metadata={
                 "rows": dg.MetadataValue.int(rows),
                 "instruments": dg.MetadataValue.int(records.height),
                 "sources": dg.MetadataValue.text(", ".join(sources)),
+                **(
+                    {}
+                    if first is None
+                    else {
+                        "first": dg.MetadataValue.timestamp(first / 1e6),
+                        "last": dg.MetadataValue.timestamp(last / 1e6),
+                    }
+                ),
                 "lake_files": dg.MetadataValue.text(
                     "\n".join(p for p in records["lake_path"].to_list() if p)
                 ),
@@ -211,5 +226,6 @@ def news(
         metadata={
             "rows": dg.MetadataValue.int(frame.height),
             "source": dg.MetadataValue.text(source),
+            **time_range_metadata(frame, "published_at"),
         }
     )

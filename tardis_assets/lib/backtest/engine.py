@@ -26,7 +26,8 @@ class BacktestResult:
     ``per_bar`` columns: bar_start, position (signed fraction of equity held during the bar),
     gross_return (net_return + cost), cost (fees, slippage and spread paid in the bar, as a
     fraction of the previous bar's equity), net_return (close-to-close equity change), equity
-    (marked at the bar's close, starting from 1.0).
+    (marked at the bar's close, starting from 1.0). The LLM strategy adds
+    signal_available_at: when the newest signal in effect at the bar became known.
     """
 
     per_bar: pl.DataFrame
@@ -112,7 +113,13 @@ def run_llm_strategy(
         raise TypeError(f"params must be LLMStrategyParams, got {type(params).__name__}")
     arrays = prepare_bars(bars, bars_per_year)
     aligned = align_signals(arrays.bar_start_us, signals, params.min_confidence)
-    return run_actions(arrays, llm_actions(aligned, params), **_exec_kwargs(params))
+    result = run_actions(arrays, llm_actions(aligned, params), **_exec_kwargs(params))
+    # Per bar, when the newest signal behind its decision became known (null: no signal yet).
+    known = pl.Series("signal_available_at", aligned["available_at"]).fill_nan(None)
+    result.per_bar = result.per_bar.with_columns(
+        known.cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
+    )
+    return result
 
 
 def run_dual_ma(

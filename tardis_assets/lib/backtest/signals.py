@@ -79,11 +79,14 @@ def align_signals(
 
     Sentiment and pattern rows below ``min_confidence`` count as "no view"; risk rows are used
     whenever their status is ok, since a risk estimate gates trading rather than directing it.
+    ``"available_at"`` holds, per bar, the newest ``available_at`` (µs, NaN if none) among the
+    rows in effect: the evidence that a bar's decision used only what was known at its start.
     """
     n = bar_start_us.shape[0]
     frame = validate_signals(signals)
     frame = frame.filter(pl.col("available_at").is_not_null() & pl.col("bar_start").is_not_null())
     out: dict[str, np.ndarray] = {}
+    in_effect_at = np.full(n, np.nan)
     for kind in KINDS:
         rows = frame.filter(pl.col("kind") == kind)
         if rows.height == 0:
@@ -103,4 +106,6 @@ def align_signals(
         own = _utc_us(rows, "bar_start", "signals")
         at = tradable_index(bar_start_us, own, avail)
         out[kind] = latest_per_bar(n, at, avail, vals)
+        in_effect_at = np.fmax(in_effect_at, latest_per_bar(n, at, avail, avail.astype(np.float64)))
+    out["available_at"] = in_effect_at
     return out

@@ -43,13 +43,23 @@ def _round(value: object) -> float | None:
     return None if number != number else float(f"{number:.10g}")
 
 
-def windows(bars: pl.DataFrame, news: pl.DataFrame, window_minutes: int = 1) -> list[Window]:
-    """Summarize bars (with indicators) and news into prompt windows, in time order."""
-    if window_minutes <= 0:
-        raise ValueError(f"window_minutes must be positive, got {window_minutes}")
+def windows(
+    bars: pl.DataFrame, news: pl.DataFrame, window_minutes: int = 1, bar_seconds: int = 60
+) -> list[Window]:
+    """Summarize bars (with indicators) and news into prompt windows, in time order.
+
+    A window must cover whole bars: a window shorter than a bar would end before the bar's close
+    it reports, i.e. claim information before it existed.
+    """
+    window_us = window_minutes * US_PER_MINUTE
+    bar_us = bar_seconds * 1_000_000
+    if window_minutes <= 0 or bar_seconds <= 0 or window_us % bar_us:
+        raise ValueError(
+            f"window_minutes={window_minutes} must be a positive multiple of the bar size "
+            f"({bar_seconds} s)"
+        )
     if bars.is_empty():
         return []
-    window_us = window_minutes * US_PER_MINUTE
     grouped = (
         bars.sort("exchange", "symbol", "bar_start")
         .with_columns(

@@ -16,7 +16,7 @@ from tardis_assets.lib.llm.contracts import (
     SignalResult,
 )
 from tardis_assets.lib.llm.gateway import Gateway, run_signals
-from tardis_assets.lib.llm.ledger import LLM_CALLS_COLUMNS, LLM_CALLS_DDL, ledger_frame, stats_table
+from tardis_assets.lib.llm.ledger import LLM_CALLS_COLUMNS, LLM_CALLS_DDL, ledger_frame
 from tardis_assets.lib.llm.offline_server import Faults, OfflineServer
 from tardis_assets.lib.llm.ping import PingResult, ping
 from tardis_assets.lib.llm.prompts import PROMPT_VERSION
@@ -45,5 +45,4 @@ __all__ = [
     "run_batch",
     "run_signals",
     "run_signals_batch",
-    "stats_table",
 ]
