@@ -54,18 +54,33 @@ def sweep_result(
     )
 
 
-class SweepConfig(RangeConfig):
-    """Dual moving-average grid (inclusive ranges) plus seeded random search; fees in bps."""
+class DualMAGridConfig(RangeConfig):
+    """Fast/slow moving-average windows (inclusive ranges with steps) and costs in bps."""
 
     fast_min: int = 2
     fast_max: int = 101
+    fast_step: int = 1
     slow_min: int = 110
     slow_max: int = 437
     slow_step: int = 3
-    n_random: int = 0
-    seed: int = 0
     fee_bps: float = 5.0
     slippage_bps: float = 1.0
+
+    def fast(self) -> range:
+        return range(self.fast_min, self.fast_max + 1, self.fast_step)
+
+    def slow(self) -> range:
+        return range(self.slow_min, self.slow_max + 1, self.slow_step)
+
+    def execution(self) -> ExecutionParams:
+        return ExecutionParams(fee_bps=self.fee_bps, slippage_bps=self.slippage_bps)
+
+
+class SweepConfig(DualMAGridConfig):
+    """The grid (default 100 x 110 = 11,000 combinations) plus seeded random search."""
+
+    n_random: int = 0
+    seed: int = 0
     cscv_splits: int = 16
 
 
@@ -91,13 +106,13 @@ def strategy_optimization(
     try:
         report = optimization_report(
             bars,
-            fast=range(config.fast_min, config.fast_max + 1),
-            slow=range(config.slow_min, config.slow_max + 1, config.slow_step),
+            fast=config.fast(),
+            slow=config.slow(),
             n_random=config.n_random,
             random_fast=(config.fast_min, config.fast_max) if config.n_random else None,
             random_slow=(config.slow_min, config.slow_max) if config.n_random else None,
             seed=config.seed,
-            execution=ExecutionParams(fee_bps=config.fee_bps, slippage_bps=config.slippage_bps),
+            execution=config.execution(),
             cscv_splits=config.cscv_splits,
             run_id=run_id,
         )
@@ -156,8 +171,9 @@ def llm_strategy_optimization(
     return sweep_result(context, report, label, "Sharpe of the top two parameters")
 
 
-class WalkForwardConfig(RangeConfig):
-    """Rolling in-sample optimization / out-of-sample evaluation of the dual MA crossover."""
+class WalkForwardConfig(DualMAGridConfig):
+    """Rolling in-sample optimization / out-of-sample evaluation of the dual MA crossover, on a
+    coarser grid than the sweep (each fold re-optimizes)."""
 
     fast_min: int = 5
     fast_max: int = 60
@@ -167,8 +183,6 @@ class WalkForwardConfig(RangeConfig):
     slow_step: int = 40
     in_sample_bars: int = 720
     out_of_sample_bars: int = 240
-    fee_bps: float = 5.0
-    slippage_bps: float = 1.0
 
 
 @dg.asset(
@@ -192,11 +206,11 @@ def walk_forward(
     try:
         report = walk_forward_report(
             bars,
-            fast=range(config.fast_min, config.fast_max + 1, config.fast_step),
-            slow=range(config.slow_min, config.slow_max + 1, config.slow_step),
+            fast=config.fast(),
+            slow=config.slow(),
             in_sample=config.in_sample_bars,
             out_of_sample=config.out_of_sample_bars,
-            execution=ExecutionParams(fee_bps=config.fee_bps, slippage_bps=config.slippage_bps),
+            execution=config.execution(),
             run_id=run_id,
         )
     except ValueError as exc:

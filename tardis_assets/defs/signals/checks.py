@@ -12,13 +12,12 @@ from tardis_assets.defs.features.assets import BARS_WHERE, day_bounds
 from tardis_assets.defs.partitions import daily_by_kind
 from tardis_assets.defs.resources import LLMResource, WarehouseResource
 from tardis_assets.defs.signals.assets import llm_signals
+from tardis_assets.lib.llm import VALUE_RANGES
 from tardis_assets.lib.warehouse import Warehouse
-
-RANGES = {"sentiment": (-1.0, 1.0), "pattern": (-1.0, 1.0), "risk": (0.0, 1.0)}
 
 
 def partition_stats(wh: Warehouse, day: date, kind: str, window_minutes: int) -> dict[str, int]:
-    lo, hi = RANGES[kind]
+    lo, hi = VALUE_RANGES[kind]
     return wh.read(
         f"""SELECT count(*) AS windows,
                    count(*) FILTER (WHERE status = 'ok') AS ok,

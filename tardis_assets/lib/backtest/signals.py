@@ -12,10 +12,9 @@ import numpy as np
 import polars as pl
 
 from tardis_assets.lib.backtest.inputs import _utc_us
+from tardis_assets.lib.llm.contracts import KINDS, VALUE_RANGES
 
 SIGNAL_COLUMNS = ("bar_start", "kind", "value", "confidence", "status", "available_at")
-KINDS = ("sentiment", "pattern", "risk")
-_VALUE_RANGE = {"sentiment": (-1.0, 1.0), "pattern": (-1.0, 1.0), "risk": (0.0, 1.0)}
 
 
 def validate_signals(signals: pl.DataFrame) -> pl.DataFrame:
@@ -36,7 +35,7 @@ def validate_signals(signals: pl.DataFrame) -> pl.DataFrame:
         if nulls.height:
             row = nulls.row(0, named=True)
             raise ValueError(f"signals: row {row['_row']} has status ok but {what} is null")
-    for kind, (lo, hi) in _VALUE_RANGE.items():
+    for kind, (lo, hi) in VALUE_RANGES.items():
         out = ok.filter(
             (pl.col("kind") == kind)
             & (pl.col("value").is_nan() | (pl.col("value") < lo) | (pl.col("value") > hi))

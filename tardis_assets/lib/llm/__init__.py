@@ -8,6 +8,7 @@ from tardis_assets.lib.llm.batch import run_batch, run_signals_batch
 from tardis_assets.lib.llm.contracts import (
     KINDS,
     STATUSES,
+    VALUE_RANGES,
     GatewayConfig,
     GatewayReport,
     LedgerRow,
@@ -29,6 +30,7 @@ __all__ = [
     "PROMPT_VERSION",
     "PROVIDERS",
     "STATUSES",
+    "VALUE_RANGES",
     "Faults",
     "Gateway",
     "GatewayConfig",

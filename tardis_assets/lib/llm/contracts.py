@@ -13,6 +13,13 @@ from datetime import date
 from pathlib import Path
 
 KINDS: tuple[str, ...] = ("sentiment", "pattern", "risk")
+# The range of a signal's value per kind (pattern: BUY=1, HOLD=0, SELL=-1), shared by the
+# schemas' consumers: the quality checks and the backtest's input validation.
+VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "sentiment": (-1.0, 1.0),
+    "pattern": (-1.0, 1.0),
+    "risk": (0.0, 1.0),
+}
 
 STATUS_OK = "ok"
 STATUS_PARSE_ERROR = "parse_error"
