@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "tardis"
+# ../shared beside the repository (dev tree and CI); TARDIS_FIXTURES_DIR overrides it.
+SHARED_FIXTURES = Path(
+    os.environ.get("TARDIS_FIXTURES_DIR")
+    or Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "tardis"
+)
 
 
 @pytest.fixture

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 # ../shared beside the repository, as in the dev tree and in CI's fresh clone
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "tardis"
+FIXTURES = Path(
+    os.environ.get("TARDIS_FIXTURES_DIR")
+    or Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "tardis"
+)
 
 
 @pytest.fixture
