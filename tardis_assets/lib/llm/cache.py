@@ -84,6 +84,9 @@ def cache_key_from_parts(
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_SETUP_ATTEMPTS = 40  # ~40 s of waiting in all, then the error surfaces
+
+
 class CacheError(RuntimeError):
     """The cache file cannot be opened or is corrupt; the message names the file."""
 
@@ -98,12 +101,27 @@ class ResponseCache:
             self._conn = sqlite3.connect(
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=30000")
-            self._conn.executescript(_SCHEMA)
+            self._setup()
         except sqlite3.DatabaseError as exc:
             raise CacheError(f"{self.path}: cannot open LLM cache: {exc}") from None
+
+    def _setup(self) -> None:
+        """Switch to WAL and create the schema, waiting out another process doing the same.
+
+        Changing the journal mode takes an exclusive lock and SQLite reports "database is
+        locked" at once, without its busy handler, when two processes open a new file together.
+        """
+        for attempt in range(_SETUP_ATTEMPTS):
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == _SETUP_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def __enter__(self) -> ResponseCache:
         return self
