@@ -113,6 +113,33 @@ def _markdown(frame: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _overfitting_metadata(
+    results: pl.DataFrame,
+    best_returns: np.ndarray,
+    bars_per_year: float,
+    partition_stats: np.ndarray,
+    cscv_splits: int,
+    elapsed: float,
+) -> dict[str, float | int | str]:
+    """What every sweep reports beside its best Sharpe: speed, DSR over all trials, PBO."""
+    best = top_n(results, 1).row(0, named=True)
+    dsr = deflated_sharpe_from_trials(
+        results.get_column("sharpe").fill_null(np.nan).to_numpy(), best_returns, bars_per_year
+    )
+    pbo = pbo_cscv(partition_stats) if cscv_splits and results.height >= 2 else None
+    return {
+        "sweep_seconds": elapsed,
+        "combos_per_second": results.height / elapsed if elapsed > 0 else float("nan"),
+        "best_sharpe": float(best["sharpe"]) if best["sharpe"] is not None else float("nan"),
+        "best_total_return": float(best["total_return"]),
+        "dsr": dsr.dsr,
+        "dsr_sr0_annualized": dsr.sr0 * float(np.sqrt(bars_per_year)),
+        "dsr_n_trials": dsr.n_trials,
+        "pbo": pbo.pbo if pbo else float("nan"),
+        "pbo_splits": cscv_splits,
+    }
+
+
 def optimization_report(
     bars: pl.DataFrame,
     *,
@@ -156,28 +183,22 @@ def optimization_report(
         **{f.name: getattr(execution, f.name) for f in dataclasses.fields(execution)},
     )
     best_run = run_dual_ma(bars, params, bars_per_year)
-    dsr = deflated_sharpe_from_trials(
-        results.get_column("sharpe").fill_null(np.nan).to_numpy(),
+    trials = _overfitting_metadata(
+        results,
         best_run.per_bar.get_column("net_return").to_numpy(),
         arrays.bars_per_year,
+        out.partition_stats,
+        cscv_splits,
+        elapsed,
     )
-    pbo = pbo_cscv(out.partition_stats) if cscv_splits and results.height >= 2 else None
     tops = top_n(results, top)
     meta: dict[str, float | int | str] = {
         "run_id": run_id,
         "n_combinations": results.height,
         "n_bars": len(arrays),
-        "sweep_seconds": elapsed,
-        "combos_per_second": results.height / elapsed if elapsed > 0 else float("nan"),
         "best_fast": params.fast,
         "best_slow": params.slow,
-        "best_sharpe": float(best["sharpe"]) if best["sharpe"] is not None else float("nan"),
-        "best_total_return": float(best["total_return"]),
-        "dsr": dsr.dsr,
-        "dsr_sr0_annualized": dsr.sr0 * float(np.sqrt(arrays.bars_per_year)),
-        "dsr_n_trials": dsr.n_trials,
-        "pbo": pbo.pbo if pbo else float("nan"),
-        "pbo_splits": cscv_splits,
+        **trials,
         "top_n_markdown": _markdown(
             tops.select("fast", "slow", "sharpe", "total_return", "max_drawdown", "n_trades")
         ),
@@ -338,29 +359,23 @@ def llm_optimization_report(
     best = top_n(results, 1).row(0, named=True)
     best_params = dataclasses.replace(base, **{c: best[c] for c in combos.columns})
     best_run = run_llm_strategy(bars, signals, best_params, bars_per_year)
-    dsr = deflated_sharpe_from_trials(
-        results.get_column("sharpe").fill_null(np.nan).to_numpy(),
+    trials = _overfitting_metadata(
+        results,
         best_run.per_bar.get_column("net_return").to_numpy(),
         out.bars_per_year,
+        out.partition_stats,
+        cscv_splits,
+        elapsed,
     )
-    pbo = pbo_cscv(out.partition_stats) if cscv_splits and results.height >= 2 else None
     tops = top_n(results, top)
     axes = influential_params(results, list(combos.columns))
     meta: dict[str, float | int | str] = {
         "run_id": run_id,
         "n_combinations": results.height,
         "n_bars": out.n_bars,
-        "sweep_seconds": elapsed,
-        "combos_per_second": results.height / elapsed if elapsed > 0 else float("nan"),
         "best_params": json.dumps(dataclasses.asdict(best_params), sort_keys=True),
         "best_params_hash": params_hash(best_params),
-        "best_sharpe": float(best["sharpe"]) if best["sharpe"] is not None else float("nan"),
-        "best_total_return": float(best["total_return"]),
-        "dsr": dsr.dsr,
-        "dsr_sr0_annualized": dsr.sr0 * float(np.sqrt(out.bars_per_year)),
-        "dsr_n_trials": dsr.n_trials,
-        "pbo": pbo.pbo if pbo else float("nan"),
-        "pbo_splits": cscv_splits,
+        **trials,
         "top_n_markdown": _markdown(
             tops.select(*combos.columns, "sharpe", "total_return", "max_drawdown", "n_trades")
         ),
