@@ -19,12 +19,16 @@ import math
 import resource
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from tardis_assets.lib.backtest import ExecutionParams, dual_ma_grid, prepare_bars, run_sweep
-from tardis_assets.lib.backtest.synthetic import synthetic_bars
+
+# The same seeded random-walk bars the backtest tests use.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "backtest"))
+from random_walk_bars import synthetic_bars
 
 FEE_BPS = 5.0
 SLIPPAGE_BPS = 1.0

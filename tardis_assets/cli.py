@@ -11,7 +11,10 @@ from datetime import date, timedelta
 
 import duckdb
 
-from tardis_assets.ops import backfill as ops_backfill
+from tardis_assets.lib.errors import TardisAssetsError
+from tardis_assets.lib.settings import load_settings
+from tardis_assets.lib.warehouse import Warehouse
+from tardis_assets.operate import backfill as backfill_cmd
 
 DEMO_START = date(2025, 3, 1)
 DEMO_DAYS = 3
@@ -33,35 +36,42 @@ def _days(start: date, count: int) -> list[date]:
 def cmd_demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from tardis_assets.definitions import build_resources
-    from tardis_assets.defs.backtest.assets import StrategyConfig, run_id_of
+    from tardis_assets.defs.backtest.assets import default_strategy_run_id
     from tardis_assets.defs.pipeline import materialize_days
+    from tardis_assets.defs.registry import build_registry
+    from tardis_assets.defs.resources import resources_from
     from tardis_assets.lib.summary import format_table, research_lines, summary
 
     days = _days(args.start, args.days)
-    resources = build_resources()
+    resources = resources_from(args.settings)
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
-        materialize_days(days, resources, instance)
+        materialize_days(build_registry(args.settings), days, resources, instance)
     elapsed = time.monotonic() - started
     warehouse = resources["warehouse"].warehouse()
-    table = summary(warehouse, days, run_id_of(StrategyConfig().params()))
-    print(f"\nwarehouse {warehouse.path}  ({len(days)} days in {elapsed:.1f} s)")
+    warehouse.sync_catalog()
+    table = summary(warehouse, days, default_strategy_run_id())
+    print(f"\nlake {warehouse.lake.root}, catalog {warehouse.catalog_path}")
+    print(f"{len(days)} days in {elapsed:.1f} s")
     print(format_table(table))
     for line in research_lines(warehouse):
         print(line)
     return 0
 
 
+def _warehouse(args: argparse.Namespace) -> Warehouse:
+    data = args.settings.data
+    return Warehouse.at(data.lake, data.catalog)
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
-    from tardis_assets.definitions import build_resources
-    from tardis_assets.defs.backtest.assets import StrategyConfig, run_id_of
+    from tardis_assets.defs.backtest.assets import default_strategy_run_id
     from tardis_assets.lib.summary import format_table, summary
 
     days = _days(args.start, args.days)
-    warehouse = build_resources()["warehouse"].warehouse()
+    warehouse = _warehouse(args)
     try:
-        table = summary(warehouse, days, run_id_of(StrategyConfig().params()))
+        table = summary(warehouse, days, default_strategy_run_id())
     except (FileNotFoundError, duckdb.CatalogException) as exc:
         print(f"tardis-assets summary: nothing materialized yet ({exc})", file=sys.stderr)
         return 2
@@ -70,10 +80,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_costs(args: argparse.Namespace) -> int:
-    from tardis_assets.definitions import build_resources
     from tardis_assets.lib.costs import cost_report, format_costs
 
-    warehouse = build_resources()["warehouse"].warehouse()
+    warehouse = _warehouse(args)
     try:
         frame = cost_report(warehouse, by=args.by, days=args.days)
     except (ValueError, LookupError, FileNotFoundError) as exc:
@@ -84,10 +93,10 @@ def cmd_costs(args: argparse.Namespace) -> int:
 
 
 def cmd_llm_ping(args: argparse.Namespace) -> int:
-    from tardis_assets.defs.resources import default_llm_resource
+    from tardis_assets.defs.resources import llm_resource_from
     from tardis_assets.lib.llm.ping import ping
 
-    resource = default_llm_resource(provider=args.provider)
+    resource = llm_resource_from(args.settings, provider=args.provider)
     # Resolves the EnvVar key the way a Dagster run would; the value never leaves the process.
     with resource.process_config_and_initialize().gateway_config() as config:
         result = ping(config, args.model)
@@ -96,15 +105,30 @@ def cmd_llm_ping(args: argparse.Namespace) -> int:
 
 
 def cmd_llm_stats(args: argparse.Namespace) -> int:
-    from tardis_assets.definitions import build_resources
     from tardis_assets.lib.costs import format_costs, llm_stats
 
-    warehouse = build_resources()["warehouse"].warehouse()
+    warehouse = _warehouse(args)
     try:
         print(format_costs(llm_stats(warehouse)))
     except (LookupError, FileNotFoundError) as exc:
         print(f"tardis-assets llm stats: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from tardis_assets.defs.registry import build_registry
+
+    code = backfill_cmd.run_from_args(args, build_registry(args.settings))
+    if code == 0:
+        _warehouse(args).sync_catalog()
+    return code
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    warehouse = _warehouse(args)
+    warehouse.sync_catalog()
+    print(f"catalog {warehouse.catalog_path}: {len(warehouse.catalog.names)} views over the lake")
     return 0
 
 
@@ -126,8 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = sub.add_parser(
         "backfill", help="backfill UTC days through Dagster's backfill daemon (dagster dev)"
     )
-    ops_backfill.add_arguments(backfill)
-    backfill.set_defaults(func=ops_backfill.run_from_args)
+    backfill_cmd.add_arguments(backfill)
+    backfill.set_defaults(func=cmd_backfill)
+    catalog = sub.add_parser(
+        "catalog", help="rewrite the DuckDB views of the catalog file over the lake"
+    )
+    catalog.set_defaults(func=cmd_catalog)
     llm = sub.add_parser("llm", help="LLM gateway: connectivity and call statistics")
     llm_sub = llm.add_subparsers(dest="llm_command", required=True)
     ping = llm_sub.add_parser("ping", help="one real call: latency, model, ok/fail")
@@ -146,6 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # policies) on every import; the warnings say nothing actionable to a CLI user.
     warnings.filterwarnings("ignore", message=r".*currently in (beta|preview).*")
     args = build_parser().parse_args(argv)
+    try:
+        args.settings = load_settings()
+    except TardisAssetsError as exc:
+        print(f"tardis-assets: {exc.sentence()}", file=sys.stderr)
+        return 2
     return args.func(args)
 
 

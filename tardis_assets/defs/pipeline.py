@@ -12,29 +12,23 @@ from datetime import date
 
 import dagster as dg
 
-from tardis_assets.definitions import ASSETS, CHECKS, RAW_TYPES
+from tardis_assets.defs.registry import Registry
 from tardis_assets.lib.llm import KINDS
 
 Reporter = Callable[[str], None]
-RANGE_ASSETS = (
-    "llm_costs",
-    "backtest_range",
-    "strategy_optimization",
-    "llm_strategy_optimization",
-    "walk_forward",
-    "risk_report",
-)
 
 
 def run_layers(
+    registry: Registry,
     selection: Sequence[str],
-    partition_key: str | None,
+    partition_key: str | dg.MultiPartitionKey | None,
     resources: dict[str, dg.ConfigurableResource],
     instance: dg.DagsterInstance,
-    log_level: str,
+    log_level: str = "INFO",
 ) -> dg.ExecuteInProcessResult:
+    """One real Dagster run of ``selection`` (and its checks) for one partition key."""
     return dg.materialize(
-        [*ASSETS, *CHECKS],
+        [*registry.assets, *registry.checks],
         selection=dg.AssetSelection.assets(*selection)
         | dg.AssetSelection.checks_for_assets(*selection),
         partition_key=partition_key,
@@ -47,6 +41,7 @@ def run_layers(
 
 
 def materialize_days(
+    registry: Registry,
     days: Sequence[date],
     resources: dict[str, dg.ConfigurableResource],
     instance: dg.DagsterInstance,
@@ -58,16 +53,20 @@ def materialize_days(
     for day in days:
         key = day.isoformat()
         report(f"{key}: ticks, news, bars")
-        market = [*(f"raw_{t}" for t in RAW_TYPES), "news", "bars"]
-        results.append(run_layers(market, key, resources, instance, log_level))
+        market = [*(f"raw_{t}" for t in registry.raw_types), "news", "bars"]
+        results.append(run_layers(registry, market, key, resources, instance, log_level))
         for kind in KINDS:
             report(f"{key}: llm_signals[{kind}]")
             multi = dg.MultiPartitionKey({"date": key, "kind": kind})
-            results.append(run_layers(["llm_signals"], multi, resources, instance, log_level))
+            results.append(
+                run_layers(registry, ["llm_signals"], multi, resources, instance, log_level)
+            )
         report(f"{key}: backtest_results")
-        results.append(run_layers(["backtest_results"], key, resources, instance, log_level))
+        results.append(
+            run_layers(registry, ["backtest_results"], key, resources, instance, log_level)
+        )
     # Range-level assets last: they read every day materialized above.
-    for name in RANGE_ASSETS:
+    for name in registry.range_assets:
         report(name)
-        results.append(run_layers([name], None, resources, instance, log_level))
+        results.append(run_layers(registry, [name], None, resources, instance, log_level))
     return results

@@ -1,16 +1,15 @@
 """Dagster resources: configuration of paths, instruments and the LLM gateway.
 
 Each resource is configuration plus a factory for a Dagster-free object from ``lib/``; assets ask
-the resource for that object and never build paths or clients themselves, so moving the lake or
-the warehouse elsewhere (DESIGN.md section 7) is a configuration change.
+the resource for that object and never build paths or clients themselves, so moving the lake
+elsewhere is a configuration change. ``resources_from`` fills them from the project settings;
+API keys are handed over as Dagster ``EnvVar``s, resolved only when a run starts.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -19,29 +18,32 @@ from pydantic import Field
 from tardis_assets.lib.llm import GatewayConfig, OfflineServer
 from tardis_assets.lib.llm.providers import PROVIDERS
 from tardis_assets.lib.market.synthetic import SyntheticMarket
+from tardis_assets.lib.settings import Settings
 from tardis_assets.lib.warehouse import Warehouse
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("TARDIS_DATA_DIR", "data"))
-
-
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file (DESIGN.md section 3)."""
+    """Where everything a run stores lives: the Parquet lake (raw ticks and every table, as
+    immutable partition files) and the catalog file of DuckDB views over it."""
 
-    path: str = Field(default_factory=lambda: str(data_dir() / "warehouse.duckdb"))
+    lake: str = Field(
+        default="data/lake",
+        description="lake root: a folder or a file:// URI shared by every process that runs",
+    )
+    catalog: str = Field(
+        default="data/warehouse.duckdb",
+        description="DuckDB file that mirrors the views (for people and tools; rebuildable)",
+    )
 
     def warehouse(self) -> Warehouse:
-        return Warehouse(Path(self.path))
+        return Warehouse.at(self.lake, self.catalog)
 
-
-class Instrument(dg.Config):
-    exchange: str
-    symbol: str
+    def lake_root(self) -> Path:
+        return self.warehouse().lake.root
 
 
 class MarketResource(dg.ConfigurableResource):
-    """Instruments, input/lake folders and the synthetic market used when a day has no file.
+    """Instruments, the inputs folder and the synthetic market used when a day has no file.
 
     ``synthetic_when_missing=False`` is the real-data configuration: a day without a tardis file
     is then an error instead of a made-up day.
@@ -50,8 +52,7 @@ class MarketResource(dg.ConfigurableResource):
     instruments: list[str] = Field(
         default=["binance-futures:BTCUSDT"], description="exchange:SYMBOL per instrument"
     )
-    inputs_dir: str = Field(default_factory=lambda: str(data_dir() / "inputs"))
-    lake_dir: str = Field(default_factory=lambda: str(data_dir() / "lake"))
+    inputs_dir: str = "data/inputs"
     synthetic_when_missing: bool = True
     download_missing: bool = Field(
         default=False,
@@ -81,16 +82,6 @@ class MarketResource(dg.ConfigurableResource):
     def inputs(self) -> Path:
         return Path(self.inputs_dir)
 
-    def lake(self) -> Path:
-        return Path(self.lake_dir)
-
-
-def default_market_resource() -> MarketResource:
-    """Downloads only when asked (``TARDIS_DOWNLOAD=on``); the key, if any, as an EnvVar."""
-    download = os.environ.get("TARDIS_DOWNLOAD", "off").lower() in {"1", "on", "true", "yes"}
-    key = dg.EnvVar("TARDIS_API_KEY") if os.environ.get("TARDIS_API_KEY") else None
-    return MarketResource(download_missing=download, tardis_api_key=key)
-
 
 class LLMResource(dg.ConfigurableResource):
     """The LLM gateway's configuration; the key arrives as a Dagster EnvVar, never as a literal."""
@@ -99,7 +90,7 @@ class LLMResource(dg.ConfigurableResource):
     base_url: str | None = None
     api_key: str | None = None
     routing_path: str | None = None
-    cache_path: str = Field(default_factory=lambda: str(data_dir() / "llm_cache" / "cache.sqlite"))
+    cache_path: str = "data/llm_cache/cache.sqlite"
     replay_only: bool = False
     allow_in_sample: bool = False
     budget_run_usd: float | None = None
@@ -132,26 +123,53 @@ class LLMResource(dg.ConfigurableResource):
             yield GatewayConfig(base_url=self.base_url, **common)
 
 
-def default_llm_resource(provider: str | None = None) -> LLMResource:
-    """Provider from the environment: an explicit choice, else HolySheep when its key is set.
-
-    Only the *name* of the key variable is read here; the value is resolved by Dagster's EnvVar at
-    run time, so it never enters the definitions, the UI or the event log.
-    """
-    provider = provider or os.environ.get("TARDIS_LLM_PROVIDER")
+def llm_provider(settings: Settings) -> str:
+    """The configured provider, else HolySheep when its key is set, else the offline stand-in."""
+    provider = settings.llm.provider
     if not provider:
         key_var = PROVIDERS["holysheep"].key_env
-        provider = "holysheep" if key_var and os.environ.get(key_var) else "offline"
+        provider = "holysheep" if settings.key_is_set(key_var) else "offline"
     if provider not in PROVIDERS:
         raise ValueError(f"TARDIS_LLM_PROVIDER={provider!r}; known providers: {sorted(PROVIDERS)}")
+    return provider
+
+
+def llm_resource_from(settings: Settings, provider: str | None = None) -> LLMResource:
+    """Only the *name* of the key variable is used here; Dagster's EnvVar resolves the value at
+    run time, so it never enters the definitions, the UI or the event log."""
+    provider = provider or llm_provider(settings)
     key_var = PROVIDERS[provider].key_env
-    api_key = dg.EnvVar(key_var) if key_var and os.environ.get(key_var) else None
+    api_key = dg.EnvVar(key_var) if settings.key_is_set(key_var) else None
+    llm = settings.llm
     return LLMResource(
         provider=provider,
-        base_url=os.environ.get("TARDIS_LLM_BASE_URL") or None,
+        base_url=llm.base_url,
         api_key=api_key,
+        routing_path=llm.routing_path,
+        cache_path=str(settings.data.llm_cache),
+        allow_in_sample=llm.allow_in_sample,
+        budget_run_usd=llm.budget_run_usd,
+        budget_day_usd=llm.budget_day_usd,
+        max_concurrency=llm.max_concurrency,
+        window_minutes=llm.window_minutes,
+        min_ok_share=llm.min_ok_share,
     )
 
 
-def day_of(partition_key: str) -> date:
-    return date.fromisoformat(partition_key)
+def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """The resources of a deployment, from its settings (tests override single ones)."""
+    market = settings.market
+    return {
+        "warehouse": WarehouseResource(lake=settings.data.lake, catalog=str(settings.data.catalog)),
+        "market": MarketResource(
+            instruments=list(market.instruments),
+            inputs_dir=str(settings.data.inputs),
+            synthetic_when_missing=market.synthetic_when_missing,
+            download_missing=market.download_missing,
+            tardis_api_key=dg.EnvVar("TARDIS_API_KEY") if market.tardis_key_set else None,
+            seed=market.seed,
+            synthetic_trades_per_day=market.synthetic_trades_per_day,
+            bar_seconds=market.bar_seconds,
+        ),
+        "llm": llm_resource_from(settings),
+    }

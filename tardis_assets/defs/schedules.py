@@ -5,23 +5,17 @@ signal and backtest layers follow through eager automation conditions (evaluated
 automation sensor), which start them only once their upstream partition is updated: ``deps`` alone
 would let them start, and fail, before the bars exist.
 
-Both are off unless ``TARDIS_SCHEDULES=on`` is set where ``dagster dev`` runs (so tests and a
-casual ``make ui`` never start work on their own).
+Both are off unless the settings switch them on (``TARDIS_SCHEDULES=on`` where ``dagster dev``
+runs, or ``[schedules] enabled = true``), so tests and a casual ``make ui`` never start work on
+their own.
 """
-
-import os
 
 import dagster as dg
 
 from tardis_assets.defs.jobs import market_job
 
 
-def _status_from_env() -> bool:
-    return os.environ.get("TARDIS_SCHEDULES", "off").lower() in {"1", "on", "true", "yes"}
-
-
-def build_schedules() -> list[dg.ScheduleDefinition]:
-    on = _status_from_env()
+def build_schedules(on: bool) -> list[dg.ScheduleDefinition]:
     return [
         dg.build_schedule_from_partitioned_job(
             market_job,
@@ -36,8 +30,7 @@ def build_schedules() -> list[dg.ScheduleDefinition]:
     ]
 
 
-def build_sensors() -> list[dg.SensorDefinition]:
-    on = _status_from_env()
+def build_sensors(on: bool) -> list[dg.SensorDefinition]:
     return [
         dg.AutomationConditionSensorDefinition(
             "layer_automation",

@@ -9,15 +9,18 @@ partition served from the cache would have cost, dated by that run.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from tardis_assets.lib.warehouse import Warehouse
+from tardis_assets.lib.storage.catalog import View
+
+if TYPE_CHECKING:
+    from tardis_assets.lib.warehouse import Warehouse
 
 GROUPINGS = ("day", "kind", "model", "provider")
 
-COST_VIEWS = (
-    """CREATE OR REPLACE VIEW llm_cost_by_model AS
+_COST_BY_MODEL = """
     WITH spend AS (
         SELECT CAST(make_timestamp(requested_at_us) AS DATE) AS day, kind, provider,
                coalesce(model_returned, model_requested) AS model,
@@ -36,18 +39,21 @@ COST_VIEWS = (
            coalesce(tokens_out, 0) AS tokens_out, coalesce(cost_usd, 0) AS cost_usd,
            coalesce(cache_hits, 0) AS cache_hits,
            coalesce(cache_savings_usd, 0) AS cache_savings_usd
-    FROM spend FULL OUTER JOIN saved USING (day, kind, provider, model)""",
-    """CREATE OR REPLACE VIEW llm_cost_daily AS
+    FROM spend FULL OUTER JOIN saved USING (day, kind, provider, model)"""
+_COST_DAILY = """
     SELECT day, sum(calls) AS calls, sum(http_attempts) AS http_attempts, sum(failed) AS failed,
            sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out, sum(cost_usd) AS cost_usd,
            sum(cache_hits) AS cache_hits, sum(cache_savings_usd) AS cache_savings_usd
-    FROM llm_cost_by_model GROUP BY day""",
+    FROM llm_cost_by_model GROUP BY day"""
+
+COST_VIEWS = (
+    View(
+        "llm_cost_by_model",
+        lambda: _COST_BY_MODEL,
+        needs=("llm_calls", "llm_partition_stats"),
+    ),
+    View("llm_cost_daily", lambda: _COST_DAILY, needs=("llm_cost_by_model",)),
 )
-
-
-def create_cost_views(warehouse: Warehouse) -> None:
-    """(Re)create the cost views; needs llm_calls and llm_partition_stats to exist."""
-    warehouse.execute(list(COST_VIEWS))
 
 
 def cost_report(
@@ -58,9 +64,9 @@ def cost_report(
         raise ValueError(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     if days is not None and days <= 0:
         raise ValueError(f"--days must be positive, got {days}")
-    if not warehouse.table_exists("llm_cost_by_model"):
+    if not warehouse.table_exists("llm_calls"):
         raise LookupError(
-            f"no LLM cost data in {warehouse.path} yet: materialize llm_signals first"
+            f"no LLM cost data in {warehouse.lake.root} yet: materialize llm_signals first"
         )
     since = (today or date.today()) - timedelta(days=days - 1) if days else date(1970, 1, 1)
     return warehouse.read(
@@ -102,7 +108,9 @@ def format_costs(frame: pl.DataFrame) -> str:
 def llm_stats(warehouse: Warehouse) -> pl.DataFrame:
     """Calls, failures, cost, cache hits and p50/p95 latency of sent calls by kind and model."""
     if not warehouse.table_exists("llm_calls"):
-        raise LookupError(f"no LLM calls in {warehouse.path} yet: materialize llm_signals first")
+        raise LookupError(
+            f"no LLM calls in {warehouse.lake.root} yet: materialize llm_signals first"
+        )
     return warehouse.read(
         """WITH sent AS (
                SELECT kind, coalesce(model_returned, model_requested) AS model, count(*) AS calls,

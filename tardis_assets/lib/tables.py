@@ -1,53 +1,115 @@
-"""Warehouse table contracts (DESIGN.md section 2), one DDL per table.
+"""Every table and view of the project, assembled from the layers that own them.
 
-The LLM ledger ``llm_calls`` is defined by the gateway itself (``lib.llm.LLM_CALLS_DDL``), and the
-backtest report tables by the frames ``lib.backtest.reports`` returns (one column per metric).
-
-Kept in one place so the writers, the readers (CLI, summary, costs) and the tests agree on names
-and types. Every statement is idempotent (``IF NOT EXISTS``) and runs just before its writer's
-transaction.
+Each layer defines its own tables (``lib/market/tables.py``, ``lib/features/tables.py``, ...);
+this module only lists them, adds the signal layer's tables, and builds the catalog views: one
+view per lake table, one per raw tardis type, and the derived cost and stats views.
 """
 
 from __future__ import annotations
 
-RAW_FILES = """
-CREATE TABLE IF NOT EXISTS raw_files (
-    data_type VARCHAR, exchange VARCHAR, symbol VARCHAR, date DATE,
-    source VARCHAR,            -- 'file' (tardis input) or 'synthetic'
-    input_path VARCHAR, lake_path VARCHAR, rows BIGINT,
-    min_timestamp BIGINT, max_timestamp BIGINT, ingested_at TIMESTAMPTZ
-)"""
+from tardis_assets.lib.backtest.tables import BACKTEST_PER_BAR, BACKTEST_SUMMARY, REPORT_TABLES
+from tardis_assets.lib.costs import COST_VIEWS
+from tardis_assets.lib.features.tables import BARS
+from tardis_assets.lib.llm.ledger import LLM_CALLS_COLUMNS
+from tardis_assets.lib.market.tables import NEWS, RAW_FILES
+from tardis_assets.lib.market.tardis import DATA_TYPES, lake_view_sql
+from tardis_assets.lib.storage.catalog import View, table_view
+from tardis_assets.lib.storage.lake import Lake
+from tardis_assets.lib.storage.schema import Col, Table
 
-NEWS = """
-CREATE TABLE IF NOT EXISTS news (
-    date DATE, published_at TIMESTAMPTZ, headline VARCHAR, source VARCHAR, symbols VARCHAR[]
-)"""
+LLM_SIGNALS = Table(
+    "llm_signals",
+    {
+        "date": Col.DATE,
+        "exchange": Col.TEXT,
+        "symbol": Col.TEXT,
+        "bar_start": Col.TIME,
+        "kind": Col.TEXT,
+        "value": Col.FLOAT,
+        "confidence": Col.FLOAT,
+        "label": Col.TEXT,
+        "status": Col.TEXT,
+        "model": Col.TEXT,
+        "model_cutoff": Col.DATE,
+        "available_at": Col.TIME,
+        "request_hash": Col.TEXT,
+    },
+    partition_by=("date", "kind"),
+    description="one LLM answer (or failure status) per bar window and kind",
+)
 
-BARS = """
-CREATE TABLE IF NOT EXISTS bars (
-    exchange VARCHAR, symbol VARCHAR, bar_start TIMESTAMPTZ,
-    open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE, vwap DOUBLE, trades BIGINT,
-    buy_volume DOUBLE, sell_volume DOUBLE, imbalance DOUBLE,
-    ret_1 DOUBLE, rsi_14 DOUBLE, macd DOUBLE, macd_signal DOUBLE, macd_hist DOUBLE,
-    volatility_30 DOUBLE,
-    spread_mean DOUBLE, spread_close DOUBLE, mid_mean DOUBLE, mid_close DOUBLE,
-    book_imbalance_mean DOUBLE, book_imbalance_close DOUBLE, funding_rate DOUBLE,
-    open_interest DOUBLE
-)"""
+# What each materialization of a (date, kind) needed and cost, one row per model; every run
+# keeps its own file, and the view ``llm_partition_stats`` shows the latest run of each partition.
+LLM_PARTITION_RUNS = Table(
+    "llm_partition_runs",
+    {
+        "date": Col.DATE,
+        "kind": Col.TEXT,
+        "run_id": Col.TEXT,
+        "model": Col.TEXT,
+        "provider": Col.TEXT,
+        "requests": Col.INT,
+        "ok": Col.INT,
+        "failed": Col.INT,
+        "cache_hits": Col.INT,
+        "http_calls": Col.INT,
+        "not_sent": Col.INT,
+        "cost_usd": Col.FLOAT,
+        "cache_savings_usd": Col.FLOAT,
+        "tokens_in": Col.INT,
+        "tokens_out": Col.INT,
+        "latency_p50_ms": Col.FLOAT,
+        "latency_p95_ms": Col.FLOAT,
+        "materialized_at": Col.TIME,
+    },
+    partition_by=("date", "kind", "run_id"),
+)
 
-LLM_SIGNALS = """
-CREATE TABLE IF NOT EXISTS llm_signals (
-    exchange VARCHAR, symbol VARCHAR, bar_start TIMESTAMPTZ, kind VARCHAR,
-    value DOUBLE, confidence DOUBLE, label VARCHAR, status VARCHAR,
-    model VARCHAR, model_cutoff DATE, available_at TIMESTAMPTZ, request_hash VARCHAR
-)"""
+_LEDGER_TYPES = {
+    "VARCHAR": Col.TEXT,
+    "BIGINT": Col.INT,
+    "INTEGER": Col.INT32,
+    "DOUBLE": Col.FLOAT,
+    "BOOLEAN": Col.BOOL,
+    "DATE": Col.DATE,
+}
+# The ledger of paid LLM calls; each step attempt that paid writes its own file (``writer``),
+# so a retry can never overwrite what an earlier attempt recorded.
+LLM_CALLS = Table(
+    "llm_calls",
+    {
+        **{name: _LEDGER_TYPES[sql] for name, sql in LLM_CALLS_COLUMNS.items()},
+        "writer": Col.TEXT,
+    },
+    partition_by=("day", "kind", "writer"),
+)
 
-# One row per (date, kind, model), replaced by each materialization of that (date, kind): what the
-# latest run needed (HTTP calls, cache hits, cost) and what its cache hits would have cost.
-LLM_PARTITION_STATS = """
-CREATE TABLE IF NOT EXISTS llm_partition_stats (
-    date DATE, kind VARCHAR, model VARCHAR, provider VARCHAR, requests BIGINT, ok BIGINT,
-    failed BIGINT, cache_hits BIGINT, http_calls BIGINT, not_sent BIGINT, cost_usd DOUBLE,
-    cache_savings_usd DOUBLE, tokens_in BIGINT, tokens_out BIGINT, latency_p50_ms DOUBLE,
-    latency_p95_ms DOUBLE, materialized_at TIMESTAMPTZ
-)"""
+TABLES: tuple[Table, ...] = (
+    RAW_FILES,
+    NEWS,
+    BARS,
+    LLM_SIGNALS,
+    LLM_PARTITION_RUNS,
+    LLM_CALLS,
+    BACKTEST_PER_BAR,
+    BACKTEST_SUMMARY,
+    *REPORT_TABLES.values(),
+)
+
+LATEST_PARTITION_STATS = View(
+    "llm_partition_stats",
+    lambda: (
+        "SELECT * EXCLUDE (run_id) FROM llm_partition_runs "
+        "QUALIFY materialized_at = max(materialized_at) OVER (PARTITION BY date, kind)"
+    ),
+    needs=("llm_partition_runs",),
+)
+
+
+def project_views(lake: Lake) -> list[View]:
+    """Every view of the catalog for a lake: tables, raw tardis types, derived views."""
+    raw = [
+        View(f"raw_{t}", lambda t=t: lake_view_sql(lake.root, t))  # type: ignore[misc]
+        for t in DATA_TYPES
+    ]
+    return [*(table_view(lake, t) for t in TABLES), *raw, LATEST_PARTITION_STATS, *COST_VIEWS]

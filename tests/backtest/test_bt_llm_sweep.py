@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import polars as pl
 import pytest
+from random_walk_bars import synthetic_bars
 
 from tardis_assets.lib.backtest import (
     LLMStrategyParams,
@@ -16,7 +17,6 @@ from tardis_assets.lib.backtest import (
     run_llm_strategy,
     sweep_llm,
 )
-from tardis_assets.lib.backtest.synthetic import synthetic_bars
 
 
 def _signals(bars: pl.DataFrame, seed: int = 0) -> pl.DataFrame:

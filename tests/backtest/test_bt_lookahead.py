@@ -175,7 +175,7 @@ def test_a_perfect_but_late_oracle_earns_nothing() -> None:
     # Each bar gets a pattern signal equal to the sign of its own move, stamped as known 30 s
     # into that bar: a cheat filling at that bar's open would compound every move. Honestly it
     # can only trade from the next bar's open, where a random walk offers no edge.
-    from tardis_assets.lib.backtest.synthetic import synthetic_bars
+    from random_walk_bars import synthetic_bars
 
     bars = synthetic_bars(5000, seed=17)
     move = np.sign(bars["close"].to_numpy() - bars["open"].to_numpy())

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from random_walk_bars import synthetic_bars
 
 from tardis_assets.lib.backtest import DualMAParams, run_dual_ma
 from tardis_assets.lib.backtest.overfitting import (
@@ -20,7 +21,6 @@ from tardis_assets.lib.backtest.overfitting import (
 )
 from tardis_assets.lib.backtest.strategies import ExecutionParams
 from tardis_assets.lib.backtest.sweep import dual_ma_grid, run_sweep
-from tardis_assets.lib.backtest.synthetic import synthetic_bars
 
 
 def test_dsr_numerical_example_of_bailey_lopez_de_prado_2014() -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import polars as pl
 import pytest
+from random_walk_bars import synthetic_bars
 
 from tardis_assets.lib.backtest import (
     DualMAParams,
@@ -13,7 +14,6 @@ from tardis_assets.lib.backtest import (
     run_dual_ma,
     run_llm_strategy,
 )
-from tardis_assets.lib.backtest.synthetic import synthetic_bars
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,16 @@ from datetime import timedelta
 
 import numpy as np
 import polars as pl
+from random_walk_bars import synthetic_bars
 
 from tardis_assets.lib.backtest import (
     LLMStrategyParams,
     backtest_report,
+    monte_carlo_risk_report,
     optimization_report,
     params_hash,
-    risk_report,
     walk_forward_report,
 )
-from tardis_assets.lib.backtest.synthetic import synthetic_bars
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -84,7 +84,9 @@ def test_walk_forward_and_risk_reports() -> None:
     )
     assert wf.metadata["n_folds"] == 4 and _plain(wf.metadata)
     assert wf.png.startswith(PNG_MAGIC) and len(wf.png) < 60_000
-    risk = risk_report(wf.tables["walk_forward_oos"], run_id="k1", n_paths=300, horizon=240)
+    risk = monte_carlo_risk_report(
+        wf.tables["walk_forward_oos"], run_id="k1", n_paths=300, horizon=240
+    )
     meta = risk.metadata
     assert meta["var_99"] <= meta["var_95"] and meta["cvar_95"] <= meta["var_95"]
     assert risk.tables["risk_bands"].height > 1 and _plain(meta)

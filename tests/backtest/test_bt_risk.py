@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from random_walk_bars import synthetic_bars
 
 from tardis_assets.lib.backtest import (
     ExecutionParams,
@@ -12,7 +13,6 @@ from tardis_assets.lib.backtest import (
     var_cvar,
     walk_forward_dual_ma,
 )
-from tardis_assets.lib.backtest.synthetic import synthetic_bars
 
 
 def test_var_cvar_by_hand() -> None:

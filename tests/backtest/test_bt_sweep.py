@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from random_walk_bars import synthetic_bars
 
 from tardis_assets.lib.backtest import (
     DualMAParams,
@@ -18,7 +19,6 @@ from tardis_assets.lib.backtest import (
     sweep_dual_ma,
     top_n,
 )
-from tardis_assets.lib.backtest.synthetic import synthetic_bars
 
 METRICS = (
     "total_return",

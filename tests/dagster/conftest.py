@@ -32,12 +32,10 @@ def offline_server() -> Iterator[OfflineServer]:
 def resources(tmp_path: Path, offline_server: OfflineServer) -> dict[str, dg.ConfigurableResource]:
     data = tmp_path / "data"
     return {
-        "warehouse": WarehouseResource(path=str(data / "warehouse.duckdb")),
-        "market": MarketResource(
-            inputs_dir=str(data / "inputs"),
-            lake_dir=str(data / "lake"),
-            synthetic_trades_per_day=20_000,
+        "warehouse": WarehouseResource(
+            lake=str(data / "lake"), catalog=str(data / "warehouse.duckdb")
         ),
+        "market": MarketResource(inputs_dir=str(data / "inputs"), synthetic_trades_per_day=20_000),
         "llm": LLMResource(
             provider="offline",
             base_url=offline_server.base_url,

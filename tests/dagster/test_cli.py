@@ -13,9 +13,9 @@ DAY = date(2025, 3, 1)
 
 
 @pytest.fixture
-def stored(instance, resources, tmp_path, monkeypatch):
+def stored(registry, instance, resources, tmp_path, monkeypatch):
     monkeypatch.setenv("TARDIS_DATA_DIR", str(tmp_path / "data"))
-    materialize_days([DAY], resources, instance, report=lambda _: None)
+    materialize_days(registry, [DAY], resources, instance, report=lambda _: None)
     return resources["warehouse"].warehouse()
 
 

@@ -53,7 +53,7 @@ def datasets() -> Iterator[str]:
         server.server_close()
 
 
-def test_missing_day_is_downloaded_then_ingested(instance, resources, datasets):
+def test_missing_day_is_downloaded_then_ingested(registry, instance, resources, datasets):
     market = resources["market"].model_copy(
         update={
             "download_missing": True,
@@ -63,7 +63,7 @@ def test_missing_day_is_downloaded_then_ingested(instance, resources, datasets):
     )
     market = MarketResource(**market.model_dump())
     run = {**resources, "market": market}
-    run_layers(["raw_trades"], "2025-03-01", run, instance, "INFO")
+    run_layers(registry, ["raw_trades"], "2025-03-01", run, instance, "INFO")
     assert PATH in _Datasets.requests
     stored = (
         resources["warehouse"]

@@ -43,8 +43,8 @@ def content_hashes(wh: Warehouse, tables: list[str] = TABLES) -> dict[str, tuple
     return out
 
 
-def test_whole_graph_then_rerun_from_cache(instance, resources, offline_server):
-    results = materialize_days([DAY], resources, instance, report=lambda _: None)
+def test_whole_graph_then_rerun_from_cache(registry, instance, resources, offline_server):
+    results = materialize_days(registry, [DAY], resources, instance, report=lambda _: None)
     assert all(r.success for r in results)
     wh = resources["warehouse"].warehouse()
     first = content_hashes(wh)
@@ -75,7 +75,7 @@ def test_whole_graph_then_rerun_from_cache(instance, resources, offline_server):
     risk = instance.get_latest_materialization_event(dg.AssetKey("risk_report"))
     assert {"var_95", "cvar_99", "p_drawdown_floor"} <= set(risk.asset_materialization.metadata)
 
-    materialize_days([DAY], resources, instance, report=lambda _: None)
+    materialize_days(registry, [DAY], resources, instance, report=lambda _: None)
     assert offline_server.request_count() == calls_after_first  # zero HTTP calls
     second = content_hashes(wh)
     # Same rows everywhere; llm_partition_stats describes the latest run (now all cache hits), so
@@ -99,9 +99,11 @@ def test_whole_graph_then_rerun_from_cache(instance, resources, offline_server):
         (None, "gzip"),  # truncated .csv.gz
     ],
 )
-def test_bad_tardis_file_stops_only_its_partition(instance, resources, content, reason):
+def test_bad_tardis_file_stops_only_its_partition(registry, instance, resources, content, reason):
     good_day, bad_day = date(2025, 3, 1), date(2025, 3, 2)
-    run_layers(["raw_trades", "news", "bars"], good_day.isoformat(), resources, instance, "INFO")
+    run_layers(
+        registry, ["raw_trades", "news", "bars"], good_day.isoformat(), resources, instance, "INFO"
+    )
     wh = resources["warehouse"].warehouse()
     written = ["raw_files", "news", "bars"]
     before = content_hashes(wh, written)
@@ -122,12 +124,12 @@ def test_bad_tardis_file_stops_only_its_partition(instance, resources, content, 
     else:
         path.write_text(content)
     with pytest.raises(dg.Failure) as info:
-        run_layers(["raw_trades"], bad_day.isoformat(), resources, instance, "INFO")
+        run_layers(registry, ["raw_trades"], bad_day.isoformat(), resources, instance, "INFO")
     failure = info.value.description
     assert "2025-03-02" in failure  # the partition
     assert str(path.name) in failure and reason in failure.lower()
     if reason in ("price", "amount"):
         assert ":3" in failure or "line 3" in failure  # the bad row is physical line 3
     assert content_hashes(wh, written) == before  # nothing written, earlier partition untouched
-    lake = resources["market"].lake()
+    lake = resources["warehouse"].lake_root()
     assert not [p for p in lake.rglob("*") if "2025-03-02" in str(p) and p.is_file()]

@@ -12,7 +12,7 @@ from tardis_assets.defs.pipeline import run_layers
 T0 = 1740787200000000  # 2025-03-01T00:00Z
 
 
-def test_failed_quality_check_blocks_bars(instance, resources):
+def test_failed_quality_check_blocks_bars(registry, instance, resources):
     inputs = resources["market"].inputs()
     inputs.mkdir(parents=True, exist_ok=True)
     rows = [
@@ -26,7 +26,12 @@ def test_failed_quality_check_blocks_bars(instance, resources):
     )
     with pytest.raises(DagsterAssetCheckFailedError, match="raw_trades_quality"):
         run_layers(
-            ["raw_trades", "raw_quotes", "news", "bars"], "2025-03-01", resources, instance, "INFO"
+            registry,
+            ["raw_trades", "raw_quotes", "news", "bars"],
+            "2025-03-01",
+            resources,
+            instance,
+            "INFO",
         )
     evaluation = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(dg.AssetKey("raw_trades"), "raw_trades_quality")]

@@ -19,7 +19,9 @@ def files_containing(root: Path, needle: bytes) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
-def test_canary_key_is_never_stored_or_logged(instance, resources, tmp_path, monkeypatch, capfd):
+def test_canary_key_is_never_stored_or_logged(
+    registry, instance, resources, tmp_path, monkeypatch, capfd
+):
     monkeypatch.setenv("TARDIS_TEST_LLM_KEY", CANARY)
     faults = Faults(rate_500=0.05, echo_auth_in_errors=True, seed=3)
     with OfflineServer(faults=faults) as server:
@@ -31,26 +33,33 @@ def test_canary_key_is_never_stored_or_logged(instance, resources, tmp_path, mon
         )
         run_resources = {**resources, "llm": llm}
         run_layers(
-            ["raw_trades", "raw_quotes", "news", "bars"], DAY, run_resources, instance, "DEBUG"
+            registry,
+            ["raw_trades", "raw_quotes", "news", "bars"],
+            DAY,
+            run_resources,
+            instance,
+            "DEBUG",
         )
         key = dg.MultiPartitionKey({"date": DAY, "kind": "sentiment"})
-        run_layers(["llm_signals"], key, run_resources, instance, "DEBUG")
+        run_layers(registry, ["llm_signals"], key, run_resources, instance, "DEBUG")
         assert server.request_count() > 1440  # some requests were retried after injected 500s
 
     wh = resources["warehouse"].warehouse()
     errors = wh.read("SELECT count(*) AS n FROM llm_calls WHERE attempts > 1")["n"][0]
     assert errors > 0  # the echoing error bodies really were received
-    # Every text column of every table, queried (DuckDB compresses strings on disk).
-    tables = wh.read(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE data_type = 'VARCHAR' AND table_schema = 'main'"
-    )
-    for table, column in tables.iter_rows():
-        hits = wh.read(
-            f'SELECT count(*) AS n FROM {table} WHERE "{column}" LIKE ?', [f"%{CANARY}%"]
-        )
-        assert hits["n"][0] == 0, f"{table}.{column}"
-    data_dir = Path(resources["warehouse"].path).parent
+    # Every text column of every view of the catalog, queried (Parquet compresses strings).
+    with wh.catalog.connect() as conn:
+        columns = conn.sql(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR' AND table_schema = 'main'"
+        ).fetchall()
+        assert len({table for table, _ in columns}) >= 5
+        for table, column in columns:
+            hits = conn.sql(
+                f'SELECT count(*) FROM "{table}" WHERE "{column}" LIKE ?', params=[f"%{CANARY}%"]
+            ).fetchall()
+            assert hits[0][0] == 0, f"{table}.{column}"
+    data_dir = wh.lake.root.parent
     home = Path(instance.root_directory)
     assert files_containing(data_dir, CANARY.encode()) == []  # cache, lake, warehouse bytes
     assert files_containing(home, CANARY.encode()) == []  # event log, compute logs

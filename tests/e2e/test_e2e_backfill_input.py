@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tardis_assets.ops.backfill import BackfillInputError, local_request, main
+from tardis_assets.cli import main as cli_main
+from tardis_assets.operate.backfill import BackfillInputError, local_request
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +51,11 @@ def recorder() -> Iterator[tuple[str, list[str]]]:
 
 
 TODAY = datetime.now(UTC).date()
+
+
+def main(argv: list[str]) -> int:
+    return cli_main(["backfill", *argv])
+
 
 BAD = [
     (
@@ -113,17 +119,17 @@ def test_valid_request_reaches_the_server(
     assert seen and all(s.startswith("POST /graphql") for s in seen), seen
 
 
-def test_request_expands_days_and_keeps_selection() -> None:
-    request = local_request("2025-02-27", "2025-03-02", " bars, llm_signals ,bars")
+def test_request_expands_days_and_keeps_selection(registry) -> None:
+    request = local_request("2025-02-27", "2025-03-02", " bars, llm_signals ,bars", registry)
     assert request.partition_names == ["2025-02-27", "2025-02-28", "2025-03-01", "2025-03-02"]
     assert request.assets == ("bars", "llm_signals")
     # By default every day-partitioned asset; range-level research assets are not backfilled.
-    default = local_request("2025-03-01", "2025-03-01", None).assets
+    default = local_request("2025-03-01", "2025-03-01", None, registry).assets
     assert {"raw_trades", "raw_quotes", "news", "bars", "llm_signals"} <= set(default)
     assert "backtest_results" in default and "strategy_optimization" not in default
-    assert local_request("2025-03-01", "2025-03-01", "bars,").assets == ("bars",)
+    assert local_request("2025-03-01", "2025-03-01", "bars,", registry).assets == ("bars",)
     with pytest.raises(BackfillInputError, match="unknown asset"):
-        local_request("2025-03-01", "2025-03-01", "Bars")
+        local_request("2025-03-01", "2025-03-01", "Bars", registry)
 
 
 def test_process_exit_code_on_bad_input(tmp_path: Path) -> None:
@@ -132,7 +138,8 @@ def test_process_exit_code_on_bad_input(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "tardis_assets.ops.backfill",
+            "tardis_assets.cli",
+            "backfill",
             "--from",
             "2025-03-02",
             "--to",

@@ -15,19 +15,22 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from tardis_assets.ops.backfill import (
+from tardis_assets.defs.registry import Registry, build_registry
+from tardis_assets.lib.settings import load_settings
+from tardis_assets.lib.tables import TABLES
+from tardis_assets.lib.warehouse import Warehouse
+from tardis_assets.operate.backfill import (
     BackfillOutcome,
     format_outcome,
     local_request,
     run_backfill,
     submit_and_wait,
 )
-from tardis_assets.ops.devserver import DevServer
-from tardis_assets.ops.graphql import DagsterGraphQL
-from tardis_assets.ops.proctree import alive
+from tardis_assets.operate.devserver import DevServer
+from tardis_assets.operate.graphql import DagsterGraphQL
+from tardis_assets.operate.proctree import alive
 
 pytestmark = pytest.mark.e2e
 
@@ -50,25 +53,24 @@ CHROMIUM_ARGS = [
 BACKFILL_TIMEOUT_S = 300.0
 
 
-def warehouse_counts(path: Path) -> dict[str, int]:
-    """Rows per table (and the lake view) read with a read-only connection, closed at once."""
-    conn = duckdb.connect(str(path), read_only=True, config={"python_enable_replacements": False})
-    try:
-        names = [
-            r[0]
-            for r in conn.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_type = 'BASE TABLE' ORDER BY table_name"
-            ).fetchall()
-        ]
-        counts = {
-            name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0] for name in names
-        }
-        counts["raw_trades (lake view)"] = conn.execute(
-            "SELECT count(*) FROM raw_trades"
-        ).fetchall()[0][0]
-    finally:
-        conn.close()
+def e2e_registry() -> Registry:
+    return build_registry(load_settings())
+
+
+def warehouse_counts(data: Path) -> dict[str, int]:
+    """Rows per lake table and in the raw trades view, read through the catalog's views.
+
+    ``llm_partition_runs`` keeps one file per run by design (run history); its view of the
+    latest run per partition, ``llm_partition_stats``, is counted instead.
+    """
+    wh = Warehouse.at(data / "lake", data / "warehouse.duckdb")
+    names = [t.name for t in TABLES if t.name != "llm_partition_runs"] + ["llm_partition_stats"]
+    counts = {
+        name: int(wh.read(f"SELECT count(*) AS n FROM {name}")["n"][0])
+        for name in names
+        if wh.table_exists(name)
+    }
+    counts["raw_trades (lake view)"] = int(wh.read("SELECT count(*) AS n FROM raw_trades")["n"][0])
     return counts
 
 
@@ -116,7 +118,7 @@ def client(server: DevServer) -> Iterator[DagsterGraphQL]:
 def first_backfill(client: DagsterGraphQL) -> tuple[BackfillOutcome, list[str]]:
     """The whole graph for two days, submitted through GraphQL like the CLI does."""
     lines: list[str] = []
-    request = local_request(DAYS[0], DAYS[-1], None)
+    request = local_request(DAYS[0], DAYS[-1], None, e2e_registry())
     outcome = submit_and_wait(client, request, timeout_s=BACKFILL_TIMEOUT_S, out=lines.append)
     return outcome, lines
 
@@ -289,14 +291,19 @@ def test_rerun_of_same_backfill_changes_nothing(
     first_backfill: tuple[BackfillOutcome, list[str]],
     root: Path,
 ) -> None:
-    warehouse = root / "data" / "warehouse.duckdb"
-    # Read only while no run is active, so a read-only connection never races a writer.
+    # Read while no run is active, so both counts describe finished runs.
     wait_idle(client)
-    before = warehouse_counts(warehouse)
+    before = warehouse_counts(root / "data")
     assert before["llm_signals"] > 0 and before["bars"] > 0, before
     lines: list[str] = []
     outcome = run_backfill(
-        DAYS[0], DAYS[-1], None, server.url, timeout_s=BACKFILL_TIMEOUT_S, out=lines.append
+        DAYS[0],
+        DAYS[-1],
+        None,
+        server.url,
+        e2e_registry(),
+        timeout_s=BACKFILL_TIMEOUT_S,
+        out=lines.append,
     )
     printed = "\n".join(lines)
     assert outcome.succeeded, printed
@@ -304,7 +311,7 @@ def test_rerun_of_same_backfill_changes_nothing(
     assert [row[0] for row in table] == list(DAYS), printed
     assert all(set(row[1:]) == {"ok"} for row in table), printed
     wait_idle(client)
-    after = warehouse_counts(warehouse)
+    after = warehouse_counts(root / "data")
     assert after == before
     run_ids = {r.run_id for r in backfill_runs(client, outcome.backfill_id)}
     events = [m for m in client.materializations("llm_signals") if m.run_id in run_ids]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tardis_assets.ops.proctree import ProcessTree, alive, descendants
+from tardis_assets.operate.proctree import ProcessTree, alive, descendants
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,9 @@ every parameter set (run_id) stored for the run's days, not only the default one
 
 import dagster as dg
 
-from tardis_assets.defs.common import run_days
 from tardis_assets.defs.partitions import daily
 from tardis_assets.defs.resources import WarehouseResource
+from tardis_assets.defs.support.context import run_days
 
 
 @dg.asset_check(

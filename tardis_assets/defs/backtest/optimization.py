@@ -1,61 +1,31 @@
 """Range-level research assets: parameter sweeps with overfitting controls, and walk-forward."""
 
 import dagster as dg
-import polars as pl
 from pydantic import Field
 
-from tardis_assets.defs.backtest.assets import StrategyConfig, plain_metadata, png_markdown
 from tardis_assets.defs.backtest.ranges import RangeConfig, load_range
-from tardis_assets.defs.common import DUCKDB_POOL, RETRY
 from tardis_assets.defs.resources import WarehouseResource
+from tardis_assets.defs.support.failures import RETRY, expected_failures
+from tardis_assets.defs.support.params_config import params_config
+from tardis_assets.defs.support.range_report import range_report, report_result
 from tardis_assets.lib.backtest import ExecutionParams
 from tardis_assets.lib.backtest.reports import (
-    AssetReport,
-    backtest_report,
     llm_optimization_report,
     optimization_report,
     walk_forward_report,
 )
-from tardis_assets.lib.warehouse import PartitionWrite, Warehouse
+from tardis_assets.lib.errors import MissingInputError
+
+_RangeExecution = params_config(
+    "RangeExecutionConfig",
+    ExecutionParams,
+    "A range plus the execution settings every combination shares (fields: ExecutionParams).",
+    base=RangeConfig,
+)
 
 
-def store(wh: Warehouse, report: AssetReport, run_id: str, label: str, prefix: str = "") -> None:
-    """Replace this run's rows in every table of the report, in one transaction.
-
-    ``prefix`` keeps reports with different columns apart (the LLM sweep's parameters are not
-    the moving-average sweep's)."""
-    wh.write(
-        *(
-            PartitionWrite(
-                prefix + name,
-                frame.with_columns(pl.lit(label).alias("range")),
-                "run_id = ?",
-                (run_id,),
-                None,
-            )
-            for name, frame in report.tables.items()
-        )
-    )
-
-
-def sweep_result(
-    context: dg.AssetExecutionContext, report: AssetReport, label: str, chart: str
-) -> dg.MaterializeResult:
-    """Metadata of a sweep: numbers (best Sharpe, DSR, PBO, speed), the top-N table, a heatmap."""
-    context.log.info(f"{label}: {report.metadata.get('n_combinations')} combinations")
-    numbers = {k: v for k, v in report.metadata.items() if k != "top_n_markdown"}
-    return dg.MaterializeResult(
-        metadata={
-            "range": dg.MetadataValue.text(label),
-            **plain_metadata(numbers),
-            "top": dg.MetadataValue.md(str(report.metadata.get("top_n_markdown", ""))),
-            "sharpe_heatmap": png_markdown(report, chart),
-        }
-    )
-
-
-class DualMAGridConfig(RangeConfig):
-    """Fast/slow moving-average windows (inclusive ranges with steps) and costs in bps."""
+class DualMAGridConfig(_RangeExecution):  # type: ignore[misc, valid-type]
+    """Fast/slow moving-average windows (inclusive ranges with steps) and the execution."""
 
     fast_min: int = 2
     fast_max: int = 101
@@ -63,8 +33,6 @@ class DualMAGridConfig(RangeConfig):
     slow_min: int = 110
     slow_max: int = 437
     slow_step: int = 3
-    fee_bps: float = 5.0
-    slippage_bps: float = 1.0
 
     def fast(self) -> range:
         return range(self.fast_min, self.fast_max + 1, self.fast_step)
@@ -73,7 +41,7 @@ class DualMAGridConfig(RangeConfig):
         return range(self.slow_min, self.slow_max + 1, self.slow_step)
 
     def execution(self) -> ExecutionParams:
-        return ExecutionParams(fee_bps=self.fee_bps, slippage_bps=self.slippage_bps)
+        return self.params()
 
 
 class SweepConfig(DualMAGridConfig):
@@ -84,11 +52,14 @@ class SweepConfig(DualMAGridConfig):
     cscv_splits: int = 16
 
 
+def _sweep_top(report) -> dict[str, dg.MetadataValue]:
+    return {"top": dg.MetadataValue.md(str(report.metadata.get("top_n_markdown", "")))}
+
+
 @dg.asset(
     deps=["bars"],
     group_name="research",
-    kinds={"numba", "duckdb"},
-    pool=DUCKDB_POOL,
+    kinds={"numba", "parquet"},
     retry_policy=RETRY,
     description=(
         "Dual moving-average sweep over the configured range (default 100 x 110 = 11,000 "
@@ -100,30 +71,39 @@ class SweepConfig(DualMAGridConfig):
 def strategy_optimization(
     context: dg.AssetExecutionContext, config: SweepConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    wh = warehouse.warehouse()
-    bars, _, label = load_range(wh, config)
-    run_id = config.key(asset="strategy_optimization")
-    try:
-        report = optimization_report(
-            bars,
-            fast=config.fast(),
-            slow=config.slow(),
-            n_random=config.n_random,
-            random_fast=(config.fast_min, config.fast_max) if config.n_random else None,
-            random_slow=(config.slow_min, config.slow_max) if config.n_random else None,
-            seed=config.seed,
-            execution=config.execution(),
-            cscv_splits=config.cscv_splits,
-            run_id=run_id,
+    with expected_failures("strategy_optimization"):
+        wh = warehouse.warehouse()
+        bars, _, label = load_range(wh, config)
+        report = range_report(
+            wh,
+            label=label,
+            run_id=config.key(asset="strategy_optimization"),
+            compute=lambda: optimization_report(
+                bars,
+                fast=config.fast(),
+                slow=config.slow(),
+                n_random=config.n_random,
+                random_fast=(config.fast_min, config.fast_max) if config.n_random else None,
+                random_slow=(config.slow_min, config.slow_max) if config.n_random else None,
+                seed=config.seed,
+                execution=config.execution(),
+                cscv_splits=config.cscv_splits,
+                run_id=config.key(asset="strategy_optimization"),
+            ),
         )
-    except ValueError as exc:
-        raise dg.Failure(f"{label}: {exc}", allow_retries=False) from exc
-    store(wh, report, run_id, label)
-    return sweep_result(context, report, label, "Sharpe by fast/slow window")
+        context.log.info(f"{label}: {report.metadata.get('n_combinations')} combinations")
+        return report_result(
+            report,
+            label,
+            ("sharpe_heatmap", "Sharpe by fast/slow window"),
+            _sweep_top(report),
+            skip=("top_n_markdown",),
+        )
 
 
 class LLMSweepConfig(RangeConfig):
-    """Grid over the LLM strategy's thresholds, weights and holding period."""
+    """Grid over the LLM strategy's thresholds, weights and holding period (every other
+    parameter at the daily strategy's default)."""
 
     entry_threshold: list[float] = Field(default_factory=lambda: [0.3, 0.5, 0.7, 0.9])
     w_pattern: list[float] = Field(default_factory=lambda: [0.0, 0.1, 0.2, 0.4])
@@ -132,12 +112,20 @@ class LLMSweepConfig(RangeConfig):
     max_risk: list[float] = Field(default_factory=lambda: [0.5, 0.8, 1.0])
     cscv_splits: int = 16
 
+    def grid(self) -> dict[str, list]:
+        return {
+            "entry_threshold": self.entry_threshold,
+            "w_pattern": self.w_pattern,
+            "min_confidence": self.min_confidence,
+            "holding_bars": self.holding_bars,
+            "max_risk": self.max_risk,
+        }
+
 
 @dg.asset(
     deps=["bars", "llm_signals"],
     group_name="research",
-    kinds={"numba", "duckdb"},
-    pool=DUCKDB_POOL,
+    kinds={"numba", "parquet"},
     retry_policy=RETRY,
     description=(
         "Grid over the LLM-signal strategy's parameters on the configured range, with the same "
@@ -147,28 +135,31 @@ class LLMSweepConfig(RangeConfig):
 def llm_strategy_optimization(
     context: dg.AssetExecutionContext, config: LLMSweepConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    wh = warehouse.warehouse()
-    bars, signals, label = load_range(wh, config)
-    if signals.is_empty():
-        raise dg.Failure(
-            f"{label}: no LLM signals; materialize llm_signals first", allow_retries=False
+    with expected_failures("llm_strategy_optimization"):
+        wh = warehouse.warehouse()
+        bars, signals, label = load_range(wh, config)
+        if signals.is_empty():
+            raise MissingInputError(
+                f"{label}: no LLM signals", remedy="Materialize llm_signals for the range first."
+            )
+        run_id = config.key(asset="llm_strategy_optimization")
+        report = range_report(
+            wh,
+            label=label,
+            run_id=run_id,
+            prefix="llm_",
+            compute=lambda: llm_optimization_report(
+                bars, signals, grid=config.grid(), cscv_splits=config.cscv_splits, run_id=run_id
+            ),
         )
-    grid = {
-        "entry_threshold": config.entry_threshold,
-        "w_pattern": config.w_pattern,
-        "min_confidence": config.min_confidence,
-        "holding_bars": config.holding_bars,
-        "max_risk": config.max_risk,
-    }
-    run_id = config.key(asset="llm_strategy_optimization")
-    try:
-        report = llm_optimization_report(
-            bars, signals, grid=grid, cscv_splits=config.cscv_splits, run_id=run_id
+        context.log.info(f"{label}: {report.metadata.get('n_combinations')} combinations")
+        return report_result(
+            report,
+            label,
+            ("sharpe_heatmap", "Sharpe of the top two parameters"),
+            _sweep_top(report),
+            skip=("top_n_markdown",),
         )
-    except ValueError as exc:
-        raise dg.Failure(f"{label}: {exc}", allow_retries=False) from exc
-    store(wh, report, run_id, label, prefix="llm_")
-    return sweep_result(context, report, label, "Sharpe of the top two parameters")
 
 
 class WalkForwardConfig(DualMAGridConfig):
@@ -188,8 +179,7 @@ class WalkForwardConfig(DualMAGridConfig):
 @dg.asset(
     deps=["bars"],
     group_name="research",
-    kinds={"numba", "duckdb"},
-    pool=DUCKDB_POOL,
+    kinds={"numba", "parquet"},
     retry_policy=RETRY,
     description=(
         "Walk-forward of the dual MA crossover over the configured range: each fold optimizes "
@@ -200,67 +190,23 @@ class WalkForwardConfig(DualMAGridConfig):
 def walk_forward(
     context: dg.AssetExecutionContext, config: WalkForwardConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    wh = warehouse.warehouse()
-    bars, _, label = load_range(wh, config)
-    run_id = config.key(asset="walk_forward")
-    try:
-        report = walk_forward_report(
-            bars,
-            fast=config.fast(),
-            slow=config.slow(),
-            in_sample=config.in_sample_bars,
-            out_of_sample=config.out_of_sample_bars,
-            execution=config.execution(),
+    with expected_failures("walk_forward"):
+        wh = warehouse.warehouse()
+        bars, _, label = load_range(wh, config)
+        run_id = config.key(asset="walk_forward")
+        report = range_report(
+            wh,
+            label=label,
             run_id=run_id,
+            compute=lambda: walk_forward_report(
+                bars,
+                fast=config.fast(),
+                slow=config.slow(),
+                in_sample=config.in_sample_bars,
+                out_of_sample=config.out_of_sample_bars,
+                execution=config.execution(),
+                run_id=run_id,
+            ),
         )
-    except ValueError as exc:
-        raise dg.Failure(f"{label}: {exc}", allow_retries=False) from exc
-    store(wh, report, run_id, label)
-    context.log.info(f"{label}: walk-forward done")
-    return dg.MaterializeResult(
-        metadata={
-            "range": dg.MetadataValue.text(label),
-            **plain_metadata(report.metadata),
-            "oos_equity": png_markdown(report, "stitched out-of-sample equity"),
-        }
-    )
-
-
-class RangeBacktestConfig(RangeConfig):
-    """The configured range traded as one continuous backtest with the daily strategy's params."""
-
-    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
-
-
-@dg.asset(
-    deps=["bars", "llm_signals"],
-    group_name="backtest",
-    kinds={"numba", "duckdb"},
-    pool=DUCKDB_POOL,
-    retry_policy=RETRY,
-    description=(
-        "The LLM-signal strategy over the configured range as one continuous run (positions "
-        "carry across midnight, unlike the daily backtests): tables range_backtest_per_bar and "
-        "range_backtest_summary, equity and drawdown chart in metadata."
-    ),
-)
-def backtest_range(
-    context: dg.AssetExecutionContext, config: RangeBacktestConfig, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    wh = warehouse.warehouse()
-    bars, signals, label = load_range(wh, config)
-    params = config.strategy.params()
-    run_id = config.key(asset="backtest_range")
-    try:
-        report = backtest_report(bars, signals, params, run_id=run_id)
-    except ValueError as exc:
-        raise dg.Failure(f"{label}: {exc}", allow_retries=False) from exc
-    store(wh, report, run_id, label, prefix="range_")
-    context.log.info(f"{label}: {report.metadata.get('n_trades')} trades")
-    return dg.MaterializeResult(
-        metadata={
-            "range": dg.MetadataValue.text(label),
-            **plain_metadata(report.metadata),
-            "equity_curve": png_markdown(report, "equity and drawdown"),
-        }
-    )
+        context.log.info(f"{label}: walk-forward done")
+        return report_result(report, label, ("oos_equity", "stitched out-of-sample equity"))

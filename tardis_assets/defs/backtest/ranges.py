@@ -7,7 +7,8 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from tardis_assets.defs.features.assets import day_bounds
+from tardis_assets.lib.days import day_bounds
+from tardis_assets.lib.errors import BadInputError, MissingInputError
 from tardis_assets.lib.warehouse import Warehouse
 
 
@@ -28,16 +29,17 @@ class RangeConfig(dg.Config):
 def resolve_instrument(wh: Warehouse, cfg: RangeConfig) -> tuple[str, str]:
     """The configured instrument, or the first stored one (fields left empty)."""
     if not wh.table_exists("bars"):
-        raise dg.Failure(
-            "no bars in the warehouse yet: materialize bars first", allow_retries=False
-        )
+        raise MissingInputError("no bars stored yet", remedy="Materialize bars first.")
     instruments = wh.read("SELECT DISTINCT exchange, symbol FROM bars ORDER BY ALL")
     if cfg.exchange:
         instruments = instruments.filter(pl.col("exchange") == cfg.exchange)
     if cfg.symbol:
         instruments = instruments.filter(pl.col("symbol") == cfg.symbol)
     if instruments.is_empty():
-        raise dg.Failure(f"no bars for {cfg.exchange}:{cfg.symbol}", allow_retries=False)
+        raise MissingInputError(
+            f"no bars for {cfg.exchange or 'any exchange'}:{cfg.symbol or 'any symbol'}",
+            remedy="Check the range's exchange and symbol, or materialize bars for them.",
+        )
     exchange, symbol = instruments.row(0)
     return exchange, symbol
 
@@ -50,18 +52,24 @@ def load_range(wh: Warehouse, cfg: RangeConfig) -> tuple[pl.DataFrame, pl.DataFr
         [exchange, symbol],
     ).row(0)
     if first is None:
-        raise dg.Failure(f"no bars for {exchange}:{symbol}", allow_retries=False)
+        raise MissingInputError(f"no bars for {exchange}:{symbol}")
     start = date.fromisoformat(cfg.start) if cfg.start else first.date()
     end = date.fromisoformat(cfg.end) if cfg.end else last.date()
     if start > end:
-        raise dg.Failure(f"range start {start} is after end {end}", allow_retries=False)
+        raise BadInputError(
+            f"range start {start} is after end {end}", remedy="Swap start and end in the config."
+        )
     lo, hi = day_bounds(start)[0], day_bounds(end)[1]
-    where = "exchange = ? AND symbol = ? AND bar_start >= ? AND bar_start < ?"
-    params = [exchange, symbol, lo, hi]
+    # The date bounds let DuckDB skip other days' files by path; bar_start keeps it exact.
+    where = (
+        "exchange = ? AND symbol = ? AND date BETWEEN ? AND ? AND bar_start >= ? AND bar_start < ?"
+    )
+    params = [exchange, symbol, start, end, lo, hi]
     bars = wh.read(f"SELECT * FROM bars WHERE {where} ORDER BY bar_start", params)
     if bars.is_empty():
-        raise dg.Failure(
-            f"no bars for {exchange}:{symbol} between {start} and {end}", allow_retries=False
+        raise MissingInputError(
+            f"no bars for {exchange}:{symbol} between {start} and {end}",
+            remedy="Materialize bars for those days, or choose a stored range.",
         )
     signals = (
         wh.read(f"SELECT * FROM llm_signals WHERE {where}", params)

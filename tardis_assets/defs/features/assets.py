@@ -1,31 +1,30 @@
 """Feature layer: 1-minute bars and indicators per instrument and UTC day."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from tardis_assets.defs.common import DUCKDB_POOL, RETRY, time_range_metadata
 from tardis_assets.defs.partitions import daily
-from tardis_assets.defs.resources import MarketResource, WarehouseResource, day_of
-from tardis_assets.lib import tables
+from tardis_assets.defs.resources import MarketResource, WarehouseResource
+from tardis_assets.defs.support.context import day_of
+from tardis_assets.defs.support.failures import RETRY, expected_failures
+from tardis_assets.defs.support.metadata import time_range_metadata
+from tardis_assets.lib.errors import MissingInputError
 from tardis_assets.lib.features.bars import bars_from_parquet
 from tardis_assets.lib.features.indicators import with_indicators
 from tardis_assets.lib.features.microstructure import attach_microstructure
+from tardis_assets.lib.features.tables import BARS
 from tardis_assets.lib.market.tardis import lake_path
-from tardis_assets.lib.warehouse import PartitionWrite
-
-BARS_WHERE = "bar_start >= ? AND bar_start < ?"
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """Half-open UTC bounds of a day, as aware datetimes DuckDB compares with TIMESTAMPTZ."""
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start, start + timedelta(days=1)
 
 
 def _scan(
-    market: MarketResource, enabled: tuple[str, ...], candidates: tuple[str, ...], day: date
+    market: MarketResource,
+    lake: Path,
+    enabled: tuple[str, ...],
+    candidates: tuple[str, ...],
+    day: date,
 ) -> pl.LazyFrame | None:
     """The first enabled candidate type with lake files for the day (all instruments), or None:
     an absent type leaves its feature columns null instead of failing the bars."""
@@ -33,13 +32,40 @@ def _scan(
         if data_type not in enabled:
             continue
         files = [
-            lake_path(market.lake(), data_type, exchange, symbol, day)
+            lake_path(lake, data_type, exchange, symbol, day)
             for exchange, symbol in market.instrument_list()
         ]
         present = [str(f) for f in files if f.exists()]
         if present:
             return pl.scan_parquet(present)
     return None
+
+
+def _bars_of_day(
+    day: date, market: MarketResource, warehouse: WarehouseResource, raw_types: tuple[str, ...]
+) -> pl.DataFrame:
+    """Build and store one day's bars for every instrument; returns what was stored."""
+    wh = warehouse.warehouse()
+    lake = wh.lake.root
+    files = [
+        lake_path(lake, "trades", exchange, symbol, day)
+        for exchange, symbol in market.instrument_list()
+    ]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise MissingInputError(
+            f"raw_trades is not materialized for {day}: no lake file {', '.join(missing)}",
+            remedy="Materialize raw_trades for that day first.",
+        )
+    frame = attach_microstructure(
+        with_indicators(bars_from_parquet(files, market.bar_seconds, day)),
+        quotes=_scan(market, lake, raw_types, ("quotes",), day),
+        snapshots=_scan(market, lake, raw_types, ("book_snapshot_5", "book_snapshot_25"), day),
+        ticker=_scan(market, lake, raw_types, ("derivative_ticker",), day),
+        bar_seconds=market.bar_seconds,
+    ).with_columns(date=pl.lit(day))
+    wh.write(BARS, {"date": day}, frame)
+    return frame
 
 
 def build_bars_asset(raw_types: tuple[str, ...]) -> dg.AssetsDefinition:
@@ -50,8 +76,7 @@ def build_bars_asset(raw_types: tuple[str, ...]) -> dg.AssetsDefinition:
         partitions_def=daily,
         deps=[f"raw_{t}" for t in raw_types],
         group_name="features",
-        kinds={"polars", "duckdb"},
-        pool=DUCKDB_POOL,
+        kinds={"polars", "parquet"},
         retry_policy=RETRY,
         description=(
             "Time bars per instrument and UTC day (table bars): OHLCV, VWAP, trade count, buy/sell "
@@ -64,27 +89,8 @@ def build_bars_asset(raw_types: tuple[str, ...]) -> dg.AssetsDefinition:
     def bars(
         context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        day = day_of(context.partition_key)
-        files = [
-            lake_path(market.lake(), "trades", exchange, symbol, day)
-            for exchange, symbol in market.instrument_list()
-        ]
-        missing = [str(f) for f in files if not f.exists()]
-        if missing:
-            raise dg.Failure(
-                f"partition {context.partition_key}: raw_trades not materialized: {missing}",
-                allow_retries=False,
-            )
-        frame = attach_microstructure(
-            with_indicators(bars_from_parquet(files, market.bar_seconds, day)),
-            quotes=_scan(market, raw_types, ("quotes",), day),
-            snapshots=_scan(market, raw_types, ("book_snapshot_5", "book_snapshot_25"), day),
-            ticker=_scan(market, raw_types, ("derivative_ticker",), day),
-            bar_seconds=market.bar_seconds,
-        )
-        warehouse.warehouse().write(
-            PartitionWrite("bars", frame, BARS_WHERE, day_bounds(day), tables.BARS)
-        )
+        with expected_failures("bars", context.partition_key):
+            frame = _bars_of_day(day_of(context.partition_key), market, warehouse, raw_types)
         return dg.MaterializeResult(
             metadata={
                 "rows": dg.MetadataValue.int(frame.height),

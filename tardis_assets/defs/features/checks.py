@@ -2,10 +2,9 @@
 
 import dagster as dg
 
-from tardis_assets.defs.common import days_bounds, run_days
-from tardis_assets.defs.features.assets import BARS_WHERE
 from tardis_assets.defs.partitions import daily
 from tardis_assets.defs.resources import WarehouseResource
+from tardis_assets.defs.support.context import run_days
 
 
 @dg.asset_check(
@@ -21,12 +20,12 @@ def bars_ohlc_consistent(
     stats = (
         warehouse.warehouse()
         .read(
-            f"""SELECT count(*) AS bars,
+            """SELECT count(*) AS bars,
                    count(*) FILTER (WHERE NOT (low <= least(open, close)
                                             AND greatest(open, close) <= high
                                             AND volume >= 0 AND low > 0)) AS bad
-            FROM bars WHERE {BARS_WHERE}""",
-            days_bounds(days),
+            FROM bars WHERE date BETWEEN ? AND ?""",
+            [days[0], days[-1]],
         )
         .row(0, named=True)
     )
@@ -51,15 +50,15 @@ def bars_no_long_gaps(
 ) -> dg.AssetCheckResult:
     days = run_days(context)
     frame = warehouse.warehouse().read(
-        f"""SELECT exchange, symbol, max(run) AS longest FROM (
+        """SELECT exchange, symbol, max(run) AS longest FROM (
                 SELECT exchange, symbol, count(*) AS run FROM (
                     SELECT exchange, symbol, trades,
                            sum(CASE WHEN trades > 0 THEN 1 ELSE 0 END)
                                OVER (PARTITION BY exchange, symbol ORDER BY bar_start) AS grp
-                    FROM bars WHERE {BARS_WHERE})
+                    FROM bars WHERE date BETWEEN ? AND ?)
                 WHERE trades = 0 GROUP BY exchange, symbol, grp)
             GROUP BY exchange, symbol""",
-        days_bounds(days),
+        [days[0], days[-1]],
     )
     longest = int(frame["longest"].max() or 0) if frame.height else 0
     return dg.AssetCheckResult(

@@ -7,37 +7,42 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from tardis_assets.defs.common import RETRY, time_range_metadata
-from tardis_assets.defs.features.assets import BARS_WHERE, day_bounds
 from tardis_assets.defs.partitions import by_date, daily_by_kind
 from tardis_assets.defs.resources import LLMResource, MarketResource, WarehouseResource
-from tardis_assets.lib import tables
+from tardis_assets.defs.support.context import partition_label
+from tardis_assets.defs.support.failures import RETRY, expected_failures
+from tardis_assets.defs.support.metadata import time_range_metadata
+from tardis_assets.lib.errors import BadInputError, MissingInputError
+from tardis_assets.lib.features.tables import BARS
 from tardis_assets.lib.features.windows import Window, windows
 from tardis_assets.lib.llm import (
-    LLM_CALLS_DDL,
     STATUSES,
     GatewayReport,
     SignalRequest,
     ledger_frame,
     run_signals,
 )
+from tardis_assets.lib.market.tables import NEWS
 from tardis_assets.lib.signal_tables import partition_stats_frame, signals_frame
-from tardis_assets.lib.warehouse import PartitionWrite, Warehouse
+from tardis_assets.lib.tables import LLM_CALLS, LLM_PARTITION_RUNS, LLM_SIGNALS
+from tardis_assets.lib.warehouse import Warehouse
 
-SIGNALS_WHERE = f"kind = ? AND {BARS_WHERE}"
 PROGRESS_EVERY_S = 5.0
 
 
 def load_windows(wh: Warehouse, day: date, window_minutes: int, bar_seconds: int) -> list[Window]:
-    start, end = day_bounds(day)
-    bars = wh.read(
-        f"SELECT * FROM bars WHERE {BARS_WHERE} ORDER BY exchange, symbol, bar_start", [start, end]
+    bars = wh.read_partition(BARS, {"date": day})
+    if bars is None:
+        return []
+    news = wh.read_partition(NEWS, {"date": day})
+    if news is None:
+        news = NEWS.empty()
+    return windows(
+        bars.sort("exchange", "symbol", "bar_start"),
+        news.sort("published_at", maintain_order=True),
+        window_minutes,
+        bar_seconds,
     )
-    news = wh.read(
-        "SELECT published_at, headline, symbols FROM news WHERE date = ? ORDER BY published_at",
-        [day],
-    )
-    return windows(bars, news, window_minutes, bar_seconds)
 
 
 def requests_for(kind: str, items: list[Window]) -> list[SignalRequest]:
@@ -95,10 +100,7 @@ class _ProgressLog:
         dg.AssetDep("news", partition_mapping=by_date),
     ],
     group_name="signals",
-    kinds={"openai", "duckdb"},
-    # Not in the duckdb pool: the asset spends minutes waiting on LLM answers with no connection
-    # open, and holding the only slot would queue every other writer behind those calls. Its
-    # short transactions wait out other writers' locks in Warehouse.connect instead.
+    kinds={"llm", "parquet"},
     retry_policy=RETRY,
     automation_condition=dg.AutomationCondition.eager(),
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -114,10 +116,21 @@ def llm_signals(
     market: MarketResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    wh = warehouse.warehouse()
     keys = [daily_by_kind.get_partition_key_from_str(str(k)) for k in context.partition_keys]
+    with expected_failures("llm_signals", partition_label(context)):
+        return _signal_partitions(context, keys, llm, market, warehouse)
+
+
+def _signal_partitions(
+    context: dg.AssetExecutionContext,
+    keys: list[dg.MultiPartitionKey],
+    llm: LLMResource,
+    market: MarketResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    wh = warehouse.warehouse()
     if not keys:
-        raise dg.Failure("llm_signals needs (date, kind) partitions to run", allow_retries=False)
+        raise BadInputError("llm_signals needs (date, kind) partitions to run")
     totals: Counter[str] = Counter()
     cost = saved = 0.0
     latencies: list[float] = []
@@ -130,42 +143,30 @@ def llm_signals(
             kind = key.keys_by_dimension["kind"]
             items = load_windows(wh, day, llm.window_minutes, market.bar_seconds)
             if not items:
-                raise dg.Failure(
-                    f"partition {key}: no bars for {day}; materialize bars first",
-                    allow_retries=False,
+                raise MissingInputError(
+                    f"no bars for {day}", remedy="Materialize bars for that day first."
                 )
             report = run_signals(
                 config, requests_for(kind, items), on_progress=_ProgressLog(context, str(key))
             )
-            # Spend first, in its own transaction: whatever fails after this point, what was paid
-            # is on record (the retry would find only cache hits and could not reconstruct it).
-            wh.write(
-                PartitionWrite(
-                    "llm_calls",
-                    ledger_frame(r for r in report.ledger if not r.cache_hit),
-                    "",
-                    (),
-                    LLM_CALLS_DDL,
-                    append_only_key=("request_hash", "requested_at_us"),
+            # Spend first, in its own file: whatever fails after this point, what was paid is on
+            # record (the retry would find only cache hits and could not reconstruct it). Each
+            # step attempt writes its own ledger file, so a retry never overwrites it.
+            paid = ledger_frame(r for r in report.ledger if not r.cache_hit)
+            if paid.height:
+                writer = f"{context.run.run_id}-{context.retry_number}"
+                wh.write(
+                    LLM_CALLS,
+                    {"day": day, "kind": kind, "writer": writer},
+                    paid.with_columns(writer=pl.lit(writer)),
                 )
-            )
-            signals = signals_frame(items, report.results)
+            signals = signals_frame(items, report.results).with_columns(date=pl.lit(day))
             stats = partition_stats_frame(day, kind, report, paid_costs(wh, report))
+            wh.write(LLM_SIGNALS, {"date": day, "kind": kind}, signals)
             wh.write(
-                PartitionWrite(
-                    "llm_signals",
-                    signals,
-                    SIGNALS_WHERE,
-                    (kind, *day_bounds(day)),
-                    tables.LLM_SIGNALS,
-                ),
-                PartitionWrite(
-                    "llm_partition_stats",
-                    stats,
-                    "date = ? AND kind = ?",
-                    (day, kind),
-                    tables.LLM_PARTITION_STATS,
-                ),
+                LLM_PARTITION_RUNS,
+                {"date": day, "kind": kind, "run_id": context.run.run_id},
+                stats.with_columns(run_id=pl.lit(context.run.run_id)),
             )
             stored.append(signals.select("bar_start"))
             totals.update(signals["status"].to_list())

@@ -8,7 +8,6 @@ from datetime import date
 
 import dagster as dg
 
-from tardis_assets.defs.features.assets import BARS_WHERE, day_bounds
 from tardis_assets.defs.partitions import daily_by_kind
 from tardis_assets.defs.resources import LLMResource, WarehouseResource
 from tardis_assets.defs.signals.assets import llm_signals
@@ -19,14 +18,14 @@ from tardis_assets.lib.warehouse import Warehouse
 def partition_stats(wh: Warehouse, day: date, kind: str, window_minutes: int) -> dict[str, int]:
     lo, hi = VALUE_RANGES[kind]
     return wh.read(
-        f"""SELECT count(*) AS windows,
+        """SELECT count(*) AS windows,
                    count(*) FILTER (WHERE status = 'ok') AS ok,
                    count(*) FILTER (WHERE status = 'ok' AND NOT (value BETWEEN ? AND ?))
                        AS out_of_range,
                    count(*) FILTER (WHERE status = 'ok'
                        AND available_at < bar_start + to_minutes(?::BIGINT)) AS early
-            FROM llm_signals WHERE kind = ? AND {BARS_WHERE}""",
-        [lo, hi, window_minutes, kind, *day_bounds(day)],
+            FROM llm_signals WHERE kind = ? AND date = ?""",
+        [lo, hi, window_minutes, kind, day],
     ).row(0, named=True)
 
 

@@ -1,9 +1,9 @@
 """Raw layer: one asset per enabled tardis data type, per UTC day, into the Parquet lake.
 
-Each raw asset writes one zstd Parquet file per (type, exchange, symbol, date) and refreshes the
-DuckDB view ``raw_<type>`` over the lake. It is not in the ``duckdb`` pool: the Parquet files are
-its own, so days ingest in parallel, and its few-row ``raw_files`` write waits out a concurrent
-writer's lock in ``Warehouse.connect``.
+Each raw asset writes one zstd Parquet file per (type, exchange, symbol, date), seen through the
+catalog view ``raw_<type>``, and its ingest log partition in ``raw_files``. Files are published
+by atomic rename once every instrument of the day validated, so days ingest in parallel and a
+failure publishes nothing.
 """
 
 import os
@@ -14,40 +14,28 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from tardis_assets.defs.common import DUCKDB_POOL, RETRY, bad_input, time_range_metadata
 from tardis_assets.defs.partitions import daily
-from tardis_assets.defs.resources import MarketResource, WarehouseResource, day_of
-from tardis_assets.lib import tables
-from tardis_assets.lib.market.news import NewsFileError, news_path, read_news_file
+from tardis_assets.defs.resources import MarketResource, WarehouseResource
+from tardis_assets.defs.support.context import day_of
+from tardis_assets.defs.support.failures import RETRY, expected_failures
+from tardis_assets.defs.support.metadata import time_range_metadata
+from tardis_assets.lib.market.news import news_path, read_news_file
 from tardis_assets.lib.market.synthetic import SyntheticMarket
+from tardis_assets.lib.market.tables import NEWS, RAW_FILES
 from tardis_assets.lib.market.tardis import (
-    DATA_TYPES,
     TardisFileError,
     find_input,
     ingest_file,
     lake_path,
-    lake_view_sql,
     write_parquet,
 )
-from tardis_assets.lib.warehouse import PartitionWrite
 
-DEFAULT_RAW_TYPES = ("trades", "quotes")
 Generator = Callable[[SyntheticMarket, str, str, date], pl.DataFrame]
 # Types the synthetic market can make; others are simply absent on days without a file.
 SYNTHETIC: dict[str, Generator] = {
     "trades": lambda m, exchange, symbol, day: m.trades(exchange, symbol, day),
     "quotes": lambda m, exchange, symbol, day: m.quotes(exchange, symbol, day),
 }
-
-
-def enabled_raw_types() -> tuple[str, ...]:
-    """Raw types of this code location: ``TARDIS_RAW_TYPES`` (comma list), trades first."""
-    text = os.environ.get("TARDIS_RAW_TYPES", ",".join(DEFAULT_RAW_TYPES))
-    types = [t.strip() for t in text.split(",") if t.strip()]
-    unknown = sorted(set(types) - set(DATA_TYPES))
-    if unknown:
-        raise ValueError(f"TARDIS_RAW_TYPES has unknown data types {unknown}; known: {DATA_TYPES}")
-    return tuple(dict.fromkeys(["trades", *types]))
 
 
 def _download(
@@ -74,10 +62,16 @@ def _download(
 
 
 def _stage(
-    market: MarketResource, data_type: str, exchange: str, symbol: str, day: date, run_id: str
+    market: MarketResource,
+    lake: Path,
+    data_type: str,
+    exchange: str,
+    symbol: str,
+    day: date,
+    run_id: str,
 ) -> tuple[Path | None, Path, dict]:
     """Validate one instrument's file (or generate it) into a staging file next to its target."""
-    dest = lake_path(market.lake(), data_type, exchange, symbol, day)
+    dest = lake_path(lake, data_type, exchange, symbol, day)
     # Not named *.parquet, so the lake views' glob can never see a half-published partition.
     staging = dest.with_name(f".{dest.stem}.{run_id}.staging")
     source = find_input(market.inputs(), exchange, data_type, day, symbol)
@@ -135,17 +129,27 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         day = day_of(context.partition_key)
+        wh = warehouse.warehouse()
         staged: list[tuple[Path | None, Path, dict]] = []
         try:
-            for exchange, symbol in market.instrument_list():
-                staged.append(_stage(market, data_type, exchange, symbol, day, context.run_id))
-        except BaseException as exc:
+            with expected_failures(f"raw_{data_type}", context.partition_key):
+                for exchange, symbol in market.instrument_list():
+                    staged.append(
+                        _stage(
+                            market,
+                            wh.lake.root,
+                            data_type,
+                            exchange,
+                            symbol,
+                            day,
+                            context.run.run_id,
+                        )
+                    )
+        except BaseException:
             # Any failure (bad file, download error, crash of the step): nothing is published.
             for staging, _, _ in staged:
                 if staging is not None:
                     staging.unlink(missing_ok=True)
-            if isinstance(exc, TardisFileError):
-                raise bad_input(context.partition_key, exc) from exc
             raise
         # Every instrument validated: publish all files, then record them (nothing partial).
         for staging, dest, _ in staged:
@@ -157,18 +161,7 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
             [record for _, _, record in staged],
             schema_overrides={"min_timestamp": pl.Int64, "max_timestamp": pl.Int64},
         )
-        wh = warehouse.warehouse()
-        wh.write(
-            PartitionWrite(
-                "raw_files",
-                records,
-                "data_type = ? AND date = ?",
-                (data_type, day),
-                tables.RAW_FILES,
-            )
-        )
-        view = lake_view_sql(market.lake(), data_type)
-        wh.execute([f"CREATE OR REPLACE VIEW raw_{data_type} AS {view}"])
+        wh.write(RAW_FILES, {"data_type": data_type, "date": day}, records)
         rows = int(records["rows"].sum())
         sources = records["source"].to_list()
         first, last = records["min_timestamp"].min(), records["max_timestamp"].max()
@@ -198,8 +191,7 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
 @dg.asset(
     partitions_def=daily,
     group_name="ticks",
-    kinds={"duckdb"},
-    pool=DUCKDB_POOL,
+    kinds={"parquet"},
     retry_policy=RETRY,
     description=(
         "Headlines per UTC day (table news): data/inputs/news_{date}.csv when present, otherwise "
@@ -212,16 +204,14 @@ def news(
     day = day_of(context.partition_key)
     path = news_path(market.inputs(), day)
     if path.exists():
-        try:
+        with expected_failures("news", context.partition_key):
             frame = read_news_file(path, day)
-        except NewsFileError as exc:
-            raise bad_input(context.partition_key, exc) from exc
         source = str(path)
     else:
         frame = market.synthetic().news(day, [s for _, s in market.instrument_list()])
         source = "synthetic"
-    frame = frame.with_columns(date=pl.lit(day)).select("date", *frame.columns)
-    warehouse.warehouse().write(PartitionWrite("news", frame, "date = ?", (day,), tables.NEWS))
+    frame = frame.with_columns(date=pl.lit(day))
+    warehouse.warehouse().write(NEWS, {"date": day}, frame)
     return dg.MaterializeResult(
         metadata={
             "rows": dg.MetadataValue.int(frame.height),

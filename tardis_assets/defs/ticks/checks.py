@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from tardis_assets.defs.common import run_days
 from tardis_assets.defs.partitions import daily
-from tardis_assets.defs.resources import MarketResource
+from tardis_assets.defs.resources import MarketResource, WarehouseResource
+from tardis_assets.defs.support.context import run_days
 from tardis_assets.lib.market.tardis import lake_path
 from tardis_assets.lib.market.tardis.quality import quality_report
 
@@ -22,14 +22,17 @@ def build_quality_check(data_type: str) -> dg.AssetChecksDefinition:
         ),
     )
     def quality(
-        context: dg.AssetCheckExecutionContext, market: MarketResource
+        context: dg.AssetCheckExecutionContext,
+        market: MarketResource,
+        warehouse: WarehouseResource,
     ) -> dg.AssetCheckResult:
         days = run_days(context)
+        lake = warehouse.lake_root()
         metadata: dict[str, object] = {}
         problems: list[str] = []
         for day in days:
             for exchange, symbol in market.instrument_list():
-                path = lake_path(market.lake(), data_type, exchange, symbol, day)
+                path = lake_path(lake, data_type, exchange, symbol, day)
                 label = f"{day} {exchange}:{symbol}"
                 if not path.exists():
                     metadata[label] = "absent"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from tardis_assets.lib.backtest import kernel
+from tardis_assets.lib.backtest.alignment import align_signals
 from tardis_assets.lib.backtest.inputs import BarArrays, prepare_bars
 from tardis_assets.lib.backtest.metrics import METRIC_NAMES, finalize_stats
-from tardis_assets.lib.backtest.signals import align_signals
 from tardis_assets.lib.backtest.strategies import (
     DualMAParams,
     LLMStrategyParams,
@@ -85,18 +86,6 @@ def run_actions(
     return BacktestResult(per_bar=per_bar, metrics=metrics, n_trades=int(state[kernel.S_NTRADES]))
 
 
-def _exec_kwargs(p: LLMStrategyParams | DualMAParams) -> dict:
-    return {
-        "position_size": p.position_size,
-        "fee_bps": p.fee_bps,
-        "slippage_bps": p.slippage_bps,
-        "stop_loss": p.stop_loss,
-        "take_profit": p.take_profit,
-        "holding_bars": p.holding_bars,
-        "allow_short": p.allow_short,
-    }
-
-
 def run_llm_strategy(
     bars: pl.DataFrame,
     signals: pl.DataFrame,
@@ -113,7 +102,9 @@ def run_llm_strategy(
         raise TypeError(f"params must be LLMStrategyParams, got {type(params).__name__}")
     arrays = prepare_bars(bars, bars_per_year)
     aligned = align_signals(arrays.bar_start_us, signals, params.min_confidence)
-    result = run_actions(arrays, llm_actions(aligned, params), **_exec_kwargs(params))
+    result = run_actions(
+        arrays, llm_actions(aligned, params), **dataclasses.asdict(params.execution())
+    )
     # Per bar, when the newest signal behind its decision became known (null: no signal yet).
     known = pl.Series("signal_available_at", aligned["available_at"]).fill_nan(None)
     result.per_bar = result.per_bar.with_columns(
@@ -129,4 +120,6 @@ def run_dual_ma(
     if not isinstance(params, DualMAParams):
         raise TypeError(f"params must be DualMAParams, got {type(params).__name__}")
     arrays = prepare_bars(bars, bars_per_year)
-    return run_actions(arrays, dual_ma_actions(arrays.close, params), **_exec_kwargs(params))
+    return run_actions(
+        arrays, dual_ma_actions(arrays.close, params), **dataclasses.asdict(params.execution())
+    )

@@ -29,7 +29,7 @@ class BarArrays:
         return int(self.open.shape[0])
 
 
-def _utc_us(frame: pl.DataFrame, column: str, what: str) -> np.ndarray:
+def utc_us(frame: pl.DataFrame, column: str, what: str) -> np.ndarray:
     dtype = frame.schema[column]
     if not isinstance(dtype, pl.Datetime):
         raise ValueError(f"{what}: column {column!r} must be a Datetime, got {dtype}")
@@ -81,7 +81,7 @@ def prepare_bars(bars: pl.DataFrame, bars_per_year: float | None = None) -> BarA
     nulls = bars.get_column("bar_start").is_null()
     if nulls.any():
         raise ValueError(f"bars: bar_start is null at row {int(nulls.arg_max())}")
-    ts = _utc_us(bars, "bar_start", "bars")
+    ts = utc_us(bars, "bar_start", "bars")
     steps = np.diff(ts)
     if (steps <= 0).any():
         row = int(np.argmax(steps <= 0)) + 1

@@ -35,6 +35,7 @@ from tardis_assets.lib.backtest.sweep import (
     top_n,
 )
 from tardis_assets.lib.backtest.walk_forward import walk_forward_dual_ma
+from tardis_assets.lib.markdown import markdown_table
 
 
 @dataclass
@@ -102,15 +103,6 @@ def backtest_report(
         metadata=meta,
         png=equity_drawdown_png(res.per_bar, title=f"LLM strategy {ph}"),
     )
-
-
-def _markdown(frame: pl.DataFrame) -> str:
-    cols = frame.columns
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in frame.iter_rows():
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def _overfitting_metadata(
@@ -199,7 +191,7 @@ def optimization_report(
         "best_fast": params.fast,
         "best_slow": params.slow,
         **trials,
-        "top_n_markdown": _markdown(
+        "top_n_markdown": markdown_table(
             tops.select("fast", "slow", "sharpe", "total_return", "max_drawdown", "n_trades")
         ),
     }
@@ -251,7 +243,7 @@ def walk_forward_report(
     )
 
 
-def risk_report(
+def monte_carlo_risk_report(
     per_bar: pl.DataFrame,
     *,
     run_id: str,
@@ -268,7 +260,7 @@ def risk_report(
     ``risk_bands`` (equity percentiles per checkpoint bar).
     """
     if "net_return" not in per_bar.columns:
-        raise ValueError(f"risk_report needs a net_return column; have {per_bar.columns}")
+        raise ValueError(f"risk report needs a net_return column; have {per_bar.columns}")
     r = per_bar.get_column("net_return").to_numpy()
     mc = bootstrap(
         r,
@@ -376,7 +368,7 @@ def llm_optimization_report(
         "best_params": json.dumps(dataclasses.asdict(best_params), sort_keys=True),
         "best_params_hash": params_hash(best_params),
         **trials,
-        "top_n_markdown": _markdown(
+        "top_n_markdown": markdown_table(
             tops.select(*combos.columns, "sharpe", "total_return", "max_drawdown", "n_trades")
         ),
     }

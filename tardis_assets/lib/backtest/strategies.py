@@ -7,6 +7,7 @@ average crossover uses averages of closes up to bar ``i - 1``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -23,7 +24,11 @@ def _check_finite(name: str, value: float) -> None:
 
 @dataclass(frozen=True)
 class ExecutionParams:
-    """Costs, sizing and exits of a sweep, shared by every combination (validated)."""
+    """Costs, sizing and exits: the one definition of the execution fields of every strategy.
+
+    The strategies below inherit these fields (a sweep shares one ``ExecutionParams`` across its
+    combinations); a strategy only restates a default where its own differs, and says why.
+    """
 
     holding_bars: int = 0
     stop_loss: float = 0.0
@@ -36,9 +41,15 @@ class ExecutionParams:
     def __post_init__(self) -> None:
         validate_execution(self)
 
+    def execution(self) -> ExecutionParams:
+        """Just the execution fields (of a strategy's params, say)."""
+        return ExecutionParams(
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(ExecutionParams)}
+        )
 
-def validate_execution(p: object) -> None:
-    """Shared checks for the execution fields (used by every params dataclass)."""
+
+def validate_execution(p: ExecutionParams) -> None:
+    """Checks of the execution fields."""
     for name in ("stop_loss", "take_profit", "position_size", "fee_bps", "slippage_bps"):
         _check_finite(name, getattr(p, name))
     if isinstance(p.holding_bars, bool) or not isinstance(p.holding_bars, (int, np.integer)):
@@ -62,30 +73,30 @@ def validate_execution(p: object) -> None:
 
 
 @dataclass(frozen=True)
-class LLMStrategyParams:
-    """Parameters of the LLM-signal strategy.
+class LLMStrategyParams(ExecutionParams):
+    """Parameters of the LLM-signal strategy; the defaults are the daily backtest's strategy.
 
     score = w_sentiment * sentiment + w_pattern * pattern over the kinds that have a view (a kind
     without a view adds nothing; no view at all means flat). Long when the score reaches
     ``entry_threshold``, short at ``-entry_threshold``, flat when |score| < ``exit_threshold`` or
     when the latest risk is above ``max_risk``.
+
+    The defaults trade the news: sentiment carries the decision, the price pattern only tips a
+    borderline score, the risk score vetoes, and a position is held for at most 15 bars (about
+    how long a headline moves the market), long or short.
     """
 
-    w_sentiment: float = 0.5
-    w_pattern: float = 0.5
-    entry_threshold: float = 0.2
+    w_sentiment: float = 1.0
+    w_pattern: float = 0.2
+    entry_threshold: float = 0.5
     exit_threshold: float = 0.05
     min_confidence: float = 0.3
     max_risk: float = 0.8
-    holding_bars: int = 0
-    stop_loss: float = 0.0
-    take_profit: float = 0.0
+    holding_bars: int = 15
     allow_short: bool = True
-    position_size: float = 1.0
-    fee_bps: float = 5.0
-    slippage_bps: float = 1.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in (
             "w_sentiment",
             "w_pattern",
@@ -115,7 +126,6 @@ class LLMStrategyParams:
             raise ValueError(f"min_confidence must be in [0, 1], got {self.min_confidence}")
         if not 0 <= self.max_risk <= 1:
             raise ValueError(f"max_risk must be in [0, 1], got {self.max_risk}")
-        validate_execution(self)
 
 
 @njit(cache=True, nogil=True)
@@ -181,28 +191,21 @@ def llm_actions(aligned: dict[str, np.ndarray], p: LLMStrategyParams) -> np.ndar
 
 
 @dataclass(frozen=True)
-class DualMAParams:
+class DualMAParams(ExecutionParams):
     """Dual moving-average crossover: long when the fast average of closes crosses above the
     slow one, out (or short) when it crosses below; acted on at the next bar's open."""
 
     fast: int = 10
     slow: int = 50
-    holding_bars: int = 0
-    stop_loss: float = 0.0
-    take_profit: float = 0.0
-    allow_short: bool = False
-    position_size: float = 1.0
-    fee_bps: float = 5.0
-    slippage_bps: float = 1.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in ("fast", "slow"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} window must be an integer >= 1, got {v!r}")
         if self.fast >= self.slow:
             raise ValueError(f"fast window {self.fast} must be shorter than slow {self.slow}")
-        validate_execution(self)
 
 
 @njit(cache=True, nogil=True)

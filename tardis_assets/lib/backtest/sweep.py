@@ -11,10 +11,10 @@ How it stays fast and small:
 * Time is walked in blocks of ``block_bars`` bars; every combination of a lane runs one block and
   parks its state, so the block's prices and averages stay in cache across combinations.
 * Lanes are threads running ``nogil`` numba code on disjoint combinations: both cores work.
-* The common case (long-only, all-in, no stops or holding limit) takes `_dual_ma_long_lane`:
+* The common case (long-only, all-in, no stops or holding limit) takes `dual_ma_long_lane`:
   crossings are found 64 bars at a time from bit masks, only bars with an order run the full
   kernel step, and holding stretches are advanced from shared prefix sums and block extremes.
-  Everything else takes `_dual_ma_lane` (the kernel on bars in a position or with an order).
+  Everything else takes `dual_ma_lane` (the kernel on bars in a position or with an order).
   Tests hold both to the single-backtest engine. Lanes live in `sweep_lanes`, the memory and
   time layout in `sweep_plan`.
 
@@ -39,7 +39,7 @@ from tardis_assets.lib.backtest.strategies import (
     moving_average_into,
     running_sum,
 )
-from tardis_assets.lib.backtest.sweep_lanes import _dual_ma_lane, _dual_ma_long_lane
+from tardis_assets.lib.backtest.sweep_lanes import dual_ma_lane, dual_ma_long_lane
 from tardis_assets.lib.backtest.sweep_plan import block_bounds, lanes, plan_chunks
 
 DEFAULT_MAX_INDICATOR_BYTES = 512 * 1024 * 1024
@@ -197,7 +197,7 @@ def run_sweep(
                 first_valid = slow[rows] - 1
                 lane_args = [
                     (
-                        _dual_ma_long_lane,
+                        dual_ma_long_lane,
                         arrays.open,
                         arrays.close,
                         cost_frac,
@@ -221,7 +221,7 @@ def run_sweep(
             else:
                 lane_args = [
                     (
-                        _dual_ma_lane,
+                        dual_ma_lane,
                         arrays.open,
                         arrays.close,
                         cost_frac,

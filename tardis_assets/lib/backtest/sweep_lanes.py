@@ -1,7 +1,7 @@
 """Numba lanes of the dual moving-average sweep: one thread runs one lane of combinations.
 
-`_dual_ma_long_lane` is the common case (long-only, all-in, no stops or holding limit);
-`_dual_ma_lane` handles any execution settings. Both find orders 64 bars at a time from bit
+`dual_ma_long_lane` is the common case (long-only, all-in, no stops or holding limit);
+`dual_ma_lane` handles any execution settings. Both find orders 64 bars at a time from bit
 masks of "fast above / below slow" and run `kernel.run_block` on the bars that need it.
 """
 
@@ -142,7 +142,7 @@ def find_events(
 
 
 @njit(cache=True, nogil=True)
-def _dual_ma_lane(
+def dual_ma_lane(
     open_: np.ndarray,
     close: np.ndarray,
     cost_frac: np.ndarray,
@@ -253,7 +253,7 @@ def _dual_ma_lane(
 
 
 @njit(cache=True, nogil=True)
-def _dual_ma_long_lane(
+def dual_ma_long_lane(
     open_: np.ndarray,
     close: np.ndarray,
     cost_frac: np.ndarray,
@@ -272,7 +272,7 @@ def _dual_ma_long_lane(
     snap: np.ndarray,
     fee: float,
 ) -> None:
-    """`_dual_ma_lane` for the common case long-only, all-in, no stops or holding limit.
+    """`dual_ma_lane` for the common case long-only, all-in, no stops or holding limit.
 
     Orders come from `find_events` (64 bars per step). Only bars where an order arrives go
     through `kernel.run_block`; the stretches between them are flat or a fully invested long,

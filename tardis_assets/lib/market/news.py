@@ -15,19 +15,28 @@ from pathlib import Path
 
 import polars as pl
 
-from tardis_assets.lib.market.synthetic import day_start_us, news_frame
+from tardis_assets.lib.days import US_PER_DAY, day_start_us
+from tardis_assets.lib.errors import BadInputError
+from tardis_assets.lib.market.synthetic import news_frame
 
 NEWS_HEADER = ["published_at", "headline", "source", "symbols"]
-US_PER_DAY = 86_400_000_000
 
 
-class NewsFileError(ValueError):
+class NewsFileError(BadInputError):
     """A news file that cannot be loaded; names the file, the line and the problem."""
 
     def __init__(self, path: Path, line: int | None, reason: str) -> None:
         self.path, self.line, self.reason = path, line, reason
         where = f"{path}:{line}" if line is not None else str(path)
-        super().__init__(f"{where}: {reason}")
+        super().__init__(
+            f"{where}: {reason}",
+            remedy="Fix the file (columns published_at,headline,source,symbols) and "
+            "materialize the day again.",
+            facts={"file": str(path), **({"line": line} if line is not None else {})},
+        )
+
+    def __reduce__(self):  # keeps the attributes when pickled across processes
+        return (type(self), (self.path, self.line, self.reason))
 
 
 def news_path(inputs_dir: Path, day: date) -> Path:

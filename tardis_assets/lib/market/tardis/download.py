@@ -18,6 +18,7 @@ import os
 from datetime import date
 from pathlib import Path
 
+from tardis_assets.lib.errors import ProviderError
 from tardis_assets.lib.market.tardis.naming import tardis_filename
 from tardis_assets.lib.market.tardis.schemas import DATA_TYPES
 
@@ -25,8 +26,12 @@ API_KEY_ENV = "TARDIS_API_KEY"
 REDACTED = "***"
 
 
-class TardisDownloadError(RuntimeError):
-    """A download that could not be made or did not succeed; never carries the API key."""
+class TardisDownloadError(ProviderError):
+    """A download that could not be made or did not succeed; never carries the API key.
+
+    Network failures are transient (the asset's retry policy retries them)."""
+
+    retryable = True
 
 
 def download_allowed(day: date, api_key: str | None) -> bool:

@@ -14,17 +14,20 @@ only once everything passed: a failure at any step leaves whatever was at ``dest
 
 from __future__ import annotations
 
-import os
-import secrets
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+
+try:  # ISA-L is optional (the fast inflate); its stream errors are input errors too
+    from isal.igzip_lib import IsalError
+except ImportError:  # pragma: no cover - isal is a dependency, but keep the reader importable
+    IsalError = None  # type: ignore[assignment, misc]
 
 from tardis_assets.lib.market.tardis.arrow_csv import open_csv_stream
 from tardis_assets.lib.market.tardis.duck import ingest_connection, sql_string, translate_error
@@ -46,6 +49,19 @@ from tardis_assets.lib.market.tardis.validate import (
     scan_and_check,
     summary_from_metadata,
 )
+from tardis_assets.lib.storage.files import atomic_target
+
+# What a file that is not clean raises on the fast path: Arrow's parser, DuckDB's row rules and
+# casts, gzip streams (zlib, ISA-L). Anything else is a bug and must surface, not be retried
+# silently on the slow path.
+INPUT_ERRORS: tuple[type[BaseException], ...] = (
+    pa.ArrowException,
+    duckdb.Error,
+    OSError,
+    EOFError,
+    zlib.error,
+    *((IsalError,) if IsalError is not None else ()),
+)
 
 # zstd level 1 + format V2 pages (delta-encoded timestamps): measured on a 10M-row trades day,
 # 12% smaller and ~10% less writer CPU than the defaults; DuckDB, polars and pyarrow read V2.
@@ -66,36 +82,6 @@ def require_data_type(path: Path | str, data_type: str) -> None:
         raise TardisFileError(
             path, None, f"unknown data type {data_type!r}; known: {', '.join(DATA_TYPES)}"
         )
-
-
-@contextmanager
-def atomic_target(dest: Path) -> Iterator[Path]:
-    """A temp path in dest's folder, renamed onto ``dest`` only if the block succeeds.
-
-    Folders this call had to create are removed again on failure, so a failed first ingest of a
-    partition leaves no trace in the lake.
-    """
-    dest = Path(dest)
-    created: list[Path] = []
-    parent = dest.parent
-    while not parent.exists():
-        created.append(parent)
-        parent = parent.parent
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.tmp"
-    ok = False
-    try:
-        yield tmp
-        os.replace(tmp, dest)
-        ok = True
-    finally:
-        tmp.unlink(missing_ok=True)
-        if not ok:
-            for folder in created:  # deepest first
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break
 
 
 def _read_csv_sql(data_type: str, gz: bool) -> str:
@@ -124,7 +110,7 @@ def _copy_fast(
                 con.sql(f"COPY ({query}) TO {sql_string(tmp)} ({PARQUET_OPTIONS})")
             finally:
                 con.unregister("csv_stream")
-    except Exception:  # any parse/inflate/rule error: the precise path explains it
+    except INPUT_ERRORS:  # a parse, inflate or rule error: the precise path explains it
         return None
     summary = summary_from_metadata(con, tmp)
     if summary.rows == 0:

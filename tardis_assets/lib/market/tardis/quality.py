@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tardis_assets.lib.days import day_bounds_us
 from tardis_assets.lib.market.tardis.duck import ingest_connection
 from tardis_assets.lib.market.tardis.errors import TardisFileError
 from tardis_assets.lib.market.tardis.schemas import DATA_TYPES, Rule, columns
-from tardis_assets.lib.market.tardis.validate import day_bounds_us, quote_ident
+from tardis_assets.lib.market.tardis.validate import quote_ident
 
 # Exchanges' feeds reorder a handful of messages; more than this share of rows is a problem.
 DEFAULT_OUT_OF_ORDER_TOLERANCE = 0.001

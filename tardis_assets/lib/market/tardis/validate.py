@@ -10,11 +10,12 @@ the row count and time range.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
+from tardis_assets.lib.days import day_bounds_us
 from tardis_assets.lib.market.tardis.errors import TardisFileError
 from tardis_assets.lib.market.tardis.schemas import ALLOWED_VALUES, Kind, Rule, columns
 
@@ -35,13 +36,6 @@ class ScanSummary:
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def day_bounds_us(day: date) -> tuple[int, int]:
-    """[start, end) of a UTC day in µs since the epoch."""
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    to_us = 1_000_000
-    return int(start.timestamp()) * to_us, int((start + timedelta(days=1)).timestamp()) * to_us
 
 
 def checks_for(data_type: str, day: date | None) -> list[Check]:

@@ -1,4 +1,4 @@
-"""Seeded synthetic 1-minute bars for tests and benchmarks of the backtest layer."""
+"""Seeded random-walk 1-minute bars: reference data of the backtest tests and of bench/sweep.py."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from types import TracebackType
 
 import httpx
 
-from tardis_assets.ops.proctree import STOP_GRACE_S, ProcessTree
+from tardis_assets.operate.proctree import STOP_GRACE_S, ProcessTree
 
 READY_TIMEOUT_S = 120.0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from tardis_assets.lib.backtest.inputs import _utc_us
+from tardis_assets.lib.backtest.inputs import utc_us
 from tardis_assets.lib.llm.contracts import KINDS, VALUE_RANGES
 
 SIGNAL_COLUMNS = ("bar_start", "kind", "value", "confidence", "status", "available_at")
@@ -101,8 +101,8 @@ def align_signals(
             .fill_null(np.nan)
             .to_numpy()
         )
-        avail = _utc_us(rows, "available_at", "signals")
-        own = _utc_us(rows, "bar_start", "signals")
+        avail = utc_us(rows, "available_at", "signals")
+        own = utc_us(rows, "bar_start", "signals")
         at = tradable_index(bar_start_us, own, avail)
         out[kind] = latest_per_bar(n, at, avail, vals)
         in_effect_at = np.fmax(in_effect_at, latest_per_bar(n, at, avail, avail.astype(np.float64)))

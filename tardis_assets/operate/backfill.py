@@ -16,9 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tardis_assets.ops.devserver import DevServer, DevServerError
-from tardis_assets.ops.graphql import BackfillInfo, DagsterGraphQL, GraphQLError
+from tardis_assets.operate.devserver import DevServer, DevServerError
+from tardis_assets.operate.graphql import BackfillInfo, DagsterGraphQL, GraphQLError
+
+if TYPE_CHECKING:  # the registry imports every asset: only the CLI path that needs it pays
+    from tardis_assets.defs.registry import Registry
 
 DEFAULT_URL = "http://127.0.0.1:3000"  # where `make ui` serves
 DEFAULT_TIMEOUT_S = 6 * 3600.0
@@ -135,15 +139,16 @@ def parse_request(
     return BackfillRequest(day_from, day_to, tuple(dict.fromkeys(names)))
 
 
-def local_request(start: str, end: str, select: str | Sequence[str] | None) -> BackfillRequest:
-    """Validate against this package's definitions (no server needed)."""
-    from tardis_assets.definitions import ASSETS
+def local_request(
+    start: str, end: str, select: str | Sequence[str] | None, registry: Registry
+) -> BackfillRequest:
+    """Validate against the code location's registry (no server needed)."""
     from tardis_assets.defs.partitions import daily
 
-    known = [key.to_user_string() for a in ASSETS for key in a.keys]
+    known = registry.names()
     # A backfill is over days: by default every day-partitioned asset (the range-level research
     # assets are materialized on their own, over whatever days are stored).
-    partitioned = [key.to_user_string() for a in ASSETS if a.partitions_def for key in a.keys]
+    partitioned = registry.names(partitioned=True)
     last = daily.get_last_partition_key()
     return parse_request(
         start,
@@ -314,8 +319,9 @@ def _default_workspace(home: Path) -> Path:
 def run_backfill(
     start: str,
     end: str,
-    select: str | Sequence[str] | None = None,
-    url: str | None = None,
+    select: str | Sequence[str] | None,
+    url: str | None,
+    registry: Registry,
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     out: Printer = print,
@@ -327,7 +333,7 @@ def run_backfill(
     land in the same instance and warehouse `make ui` shows, and it is stopped afterwards.
     Raises BackfillInputError (nothing submitted) or BackfillFailed (after printing the table).
     """
-    request = local_request(start, end, select)
+    request = local_request(start, end, select, registry)
     if url is not None:
         with DagsterGraphQL(url) as client:
             if not client.is_up():
@@ -392,10 +398,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_from_args(args: argparse.Namespace, out: Printer = print) -> int:
+def run_from_args(args: argparse.Namespace, registry: Registry, out: Printer = print) -> int:
     """The CLI entry: one clear line on stderr and a non-zero exit code on any error."""
     try:
-        run_backfill(args.start, args.end, args.select, args.url, timeout_s=args.timeout, out=out)
+        run_backfill(
+            args.start, args.end, args.select, args.url, registry, timeout_s=args.timeout, out=out
+        )
     except BackfillError as exc:
         print(f"backfill: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -403,13 +411,3 @@ def run_from_args(args: argparse.Namespace, out: Printer = print) -> int:
         print(f"backfill: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tardis-assets backfill", description=__doc__)
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Helpers every layer's wiring shares: metadata, failures, run context, range reports."""
