@@ -9,8 +9,6 @@ import warnings
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-import duckdb
-
 from tardis_assets.lib.errors import TardisAssetsError
 from tardis_assets.lib.settings import load_settings
 from tardis_assets.lib.warehouse import Warehouse
@@ -40,20 +38,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tardis_assets.defs.pipeline import materialize_days
     from tardis_assets.defs.registry import build_registry
     from tardis_assets.defs.resources import resources_from
-    from tardis_assets.lib.summary import format_table, research_lines, summary
+    from tardis_assets.lib.summary import research_lines, summary_text
 
     days = _days(args.start, args.days)
     resources = resources_from(args.settings)
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
-        materialize_days(build_registry(args.settings), days, resources, instance)
+        materialize_days(
+            build_registry(args.settings),
+            days,
+            resources,
+            instance,
+            log_level="DEBUG" if args.verbose else "INFO",
+            verbose=args.verbose,
+            max_pool_wait_s=args.max_pool_wait,
+        )
     elapsed = time.monotonic() - started
     warehouse = resources["warehouse"].warehouse()
     warehouse.sync_catalog()
-    table = summary(warehouse, days, default_strategy_run_id())
     print(f"\nlake {warehouse.lake.root}, catalog {warehouse.catalog_path}")
-    print(f"{len(days)} days in {elapsed:.1f} s")
-    print(format_table(table))
+    print(f"{len(days)} days in {elapsed:.1f} s\n")
+    print(summary_text(warehouse, days, default_strategy_run_id()))
     for line in research_lines(warehouse):
         print(line)
     return 0
@@ -66,16 +71,17 @@ def _warehouse(args: argparse.Namespace) -> Warehouse:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from tardis_assets.defs.backtest.assets import default_strategy_run_id
-    from tardis_assets.lib.summary import format_table, summary
+    from tardis_assets.lib.summary import summary_text
 
     days = _days(args.start, args.days)
     warehouse = _warehouse(args)
-    try:
-        table = summary(warehouse, days, default_strategy_run_id())
-    except (FileNotFoundError, duckdb.CatalogException) as exc:
-        print(f"tardis-assets summary: nothing materialized yet ({exc})", file=sys.stderr)
+    if not warehouse.table_exists("raw_files"):
+        print(
+            f"tardis-assets summary: nothing materialized yet in {warehouse.lake.root}",
+            file=sys.stderr,
+        )
         return 2
-    print(format_table(table))
+    print(summary_text(warehouse, days, default_strategy_run_id()))
     return 0
 
 
@@ -134,6 +140,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tardis-assets", description=__doc__)
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Dagster's full event log on the console, with the traceback of any failure",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func, help_text in (
         ("demo", cmd_demo, "materialize the whole graph for the demo days and print a summary"),
@@ -142,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--start", type=_day, default=DEMO_START, help="first UTC day (YYYY-MM-DD)")
         p.add_argument("--days", type=int, default=DEMO_DAYS, help="number of days")
+        if name == "demo":
+            p.add_argument(
+                "--max-pool-wait",
+                type=float,
+                default=600.0,
+                help="seconds a step may wait for a pool slot before the run gives up",
+            )
         p.set_defaults(func=func)
     costs = sub.add_parser("costs", help="LLM cost, calls, tokens and cache savings")
     costs.add_argument("--days", type=int, default=None, help="only the last N days")
@@ -179,7 +197,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TardisAssetsError as exc:
         print(f"tardis-assets: {exc.sentence()}", file=sys.stderr)
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except TardisAssetsError as exc:
+        # An expected failure: one sentence that says what, where and what to do.
+        print(f"tardis-assets: {exc.sentence()}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from tardis_assets.defs.support.outcome import RunCrashed
+
+        if not isinstance(exc, RunCrashed):
+            raise
+        print(f"tardis-assets: a run failed on an unexpected error:\n{exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

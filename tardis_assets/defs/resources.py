@@ -8,6 +8,7 @@ API keys are handed over as Dagster ``EnvVar``s, resolved only when a run starts
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from pydantic import Field
 from tardis_assets.lib.llm import GatewayConfig, OfflineServer
 from tardis_assets.lib.llm.providers import PROVIDERS
 from tardis_assets.lib.market.synthetic import SyntheticMarket
+from tardis_assets.lib.quality.rules import QualityRules
 from tardis_assets.lib.settings import Settings
 from tardis_assets.lib.warehouse import Warehouse
 
@@ -81,6 +83,17 @@ class MarketResource(dg.ConfigurableResource):
 
     def inputs(self) -> Path:
         return Path(self.inputs_dir)
+
+
+class QualityResource(dg.ConfigurableResource):
+    """The data-quality rules: the packaged table plus the project file's [quality] overrides
+    (see lib/quality/rules.toml), as JSON so the run config stays plain data."""
+
+    overrides_json: str = "{}"
+    source: str = "defaults"
+
+    def rules(self) -> QualityRules:
+        return QualityRules.load(json.loads(self.overrides_json), self.source)
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -172,4 +185,7 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             bar_seconds=market.bar_seconds,
         ),
         "llm": llm_resource_from(settings),
+        "quality": QualityResource(
+            overrides_json=json.dumps(dict(settings.quality)), source=settings.source
+        ),
     }

@@ -25,6 +25,7 @@ from typing import Any
 
 from tardis_assets.lib.errors import ConfigError
 from tardis_assets.lib.market.tardis.schemas import DATA_TYPES
+from tardis_assets.lib.quality.rules import QualityRules
 
 CONFIG_FILE = "tardis_assets.toml"
 DEFAULT_RAW_TYPES = ("trades", "quotes")
@@ -258,6 +259,8 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         min_ok_share=float(llm.get("min_ok_share", 0.95)),
         max_concurrency=int(llm.get("max_concurrency", 64)),
     )
+    quality = conf.get("quality", {})
+    QualityRules.load(quality, where)  # a typo in a rule fails here, naming the file
     schedules = bool(conf.get("schedules", {}).get("enabled", False))
     if env.get("TARDIS_SCHEDULES"):
         schedules = _flag("TARDIS_SCHEDULES", env["TARDIS_SCHEDULES"])
@@ -265,7 +268,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         data=data,
         market=market,
         llm=llm_settings,
-        quality=conf.get("quality", {}),
+        quality=quality,
         schedules_on=schedules,
         source=str(file) if file else "defaults",
         keys_set=frozenset(k for k, v in env.items() if k.endswith("_API_KEY") and v),

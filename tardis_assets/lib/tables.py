@@ -11,7 +11,7 @@ from tardis_assets.lib.backtest.tables import BACKTEST_PER_BAR, BACKTEST_SUMMARY
 from tardis_assets.lib.costs import COST_VIEWS
 from tardis_assets.lib.features.tables import BARS
 from tardis_assets.lib.llm.ledger import LLM_CALLS_COLUMNS
-from tardis_assets.lib.market.tables import NEWS, RAW_FILES
+from tardis_assets.lib.market.tables import NEWS, RAW_FILES, RAW_QUALITY
 from tardis_assets.lib.market.tardis import DATA_TYPES, lake_view_sql
 from tardis_assets.lib.storage.catalog import View, table_view
 from tardis_assets.lib.storage.lake import Lake
@@ -86,6 +86,7 @@ LLM_CALLS = Table(
 
 TABLES: tuple[Table, ...] = (
     RAW_FILES,
+    RAW_QUALITY,
     NEWS,
     BARS,
     LLM_SIGNALS,

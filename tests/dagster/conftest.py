@@ -10,7 +10,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tardis_assets.defs.resources import LLMResource, MarketResource, WarehouseResource
+from tardis_assets.defs.resources import (
+    LLMResource,
+    MarketResource,
+    QualityResource,
+    WarehouseResource,
+)
 from tardis_assets.lib.llm import OfflineServer
 
 
@@ -41,4 +46,5 @@ def resources(tmp_path: Path, offline_server: OfflineServer) -> dict[str, dg.Con
             base_url=offline_server.base_url,
             cache_path=str(data / "llm_cache" / "cache.sqlite"),
         ),
+        "quality": QualityResource(),
     }

@@ -28,8 +28,11 @@ def test_costs_summary_and_stats_match_the_ledger(stored, capsys):
     assert {"deepseek-chat", "gpt-4.1", "claude-3-5-sonnet-20241022"} <= set(out.split())
 
     assert main(["summary", "--start", DAY.isoformat(), "--days", "1"]) == 0
-    row = capsys.readouterr().out.splitlines()[-1].split()
-    assert row[0] == DAY.isoformat() and row[2] == "1,440" and row[3] == "4,320"
+    lines = [ln.split() for ln in capsys.readouterr().out.splitlines()]
+    per_instrument, per_day = [ln for ln in lines if ln and ln[0] == DAY.isoformat()]
+    # day, instrument, source, ticks, bars, ...
+    assert per_instrument[1] == "binance-futures:BTCUSDT" and per_instrument[4] == "1,440"
+    assert per_day[1] == "4,320"  # LLM calls of the day: 1,440 windows x 3 kinds
 
     assert main(["llm", "stats"]) == 0
     out = capsys.readouterr().out

@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from tardis_assets.defs.pipeline import materialize_days, run_layers
+from tardis_assets.defs.support.outcome import RunStopped
 from tardis_assets.lib.warehouse import Warehouse
 
 DAY = date(2025, 3, 1)
@@ -123,9 +124,9 @@ def test_bad_tardis_file_stops_only_its_partition(registry, instance, resources,
         path.write_bytes(packed[: len(packed) // 2])
     else:
         path.write_text(content)
-    with pytest.raises(dg.Failure) as info:
+    with pytest.raises(RunStopped) as info:
         run_layers(registry, ["raw_trades"], bad_day.isoformat(), resources, instance, "INFO")
-    failure = info.value.description
+    failure = info.value.sentence()
     assert "2025-03-02" in failure  # the partition
     assert str(path.name) in failure and reason in failure.lower()
     if reason in ("price", "amount"):

@@ -125,6 +125,7 @@ def test_lake_view_before_and_after_first_file(tardis_dir: Path, tmp_path: Path)
             "side",
             "price",
             "amount",
+            "seq",  # arrival order within the file
             "date",
         ]
         rows = con.sql("SELECT date, count(*), sum(amount) FROM raw_trades GROUP BY ALL").fetchall()

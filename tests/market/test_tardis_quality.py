@@ -11,6 +11,16 @@ import pytest
 
 from tardis_assets.lib.market.tardis import ingest_file, read_file
 from tardis_assets.lib.market.tardis.quality import quality_report
+from tardis_assets.lib.quality.rules import QualityRules, Severity
+
+INSTRUMENT = "bitmex:XBTUSD"
+
+
+def judge(rep, rules: QualityRules | None = None):
+    return (rules or QualityRules.load()).judge(
+        "raw", INSTRUMENT, rep.values(), where="t", data_type="trades", details=rep.details()
+    )
+
 
 DAY = date(2020, 3, 1)
 DAY_US = 1583020800000000
@@ -21,14 +31,19 @@ def test_clean_fixture_passes(tardis_dir: Path, tmp_path: Path) -> None:
         tardis_dir / "bitmex_trades_2020-03-01_XBTUSD.csv", "trades", tmp_path / "t.parquet"
     )
     rep = quality_report(res.dest, "trades", DAY)
-    assert rep.passed and rep.problems == ()
+    # the only finding: the default warning for a long silence (a 10-row excerpt of a day)
+    assert [(f.rule.name, f.severity) for f in judge(rep)] == [
+        ("longest_silence_seconds", Severity.WARN)
+    ]
     assert rep.rows == 10
     assert (rep.rows_outside_day, rep.negative_amounts, rep.non_positive_prices) == (0, 0, 0)
     assert rep.duplicate_trade_ids == 0 and rep.out_of_order_local_timestamps == 0
     # the longest silence runs from the last trade (00:00:03.336743) to the end of the day
     assert rep.longest_gap_start_us == 1583020803336743
     assert rep.longest_gap_seconds == pytest.approx(86400 - 3.336743)
-    assert rep.as_metadata()["problems"] == "none"
+    assert rep.details()["longest_silence_seconds"] == (
+        "from 2020-03-01 00:00:03 to 2020-03-02 00:00:00 UTC"
+    )
 
 
 def _write_raw(tmp_path: Path, frame: pl.DataFrame) -> Path:
@@ -57,8 +72,7 @@ def test_each_problem_is_counted(tardis_dir: Path, tmp_path: Path) -> None:
         price=pl.Series([8531.5, 8531.5, 0.0] + [8531.5] * 7),
         id=pl.Series(["a", "b", "a", "c", "a", None, None, "d", "e", "f"]),
     )  # fmt: skip
-    rep = quality_report(_write_raw(tmp_path, bad), "trades", DAY, out_of_order_tolerance=0.0)
-    assert not rep.passed
+    rep = quality_report(_write_raw(tmp_path, bad), "trades", DAY)
     assert rep.rows == 10
     assert rep.rows_outside_day == 1
     assert rep.negative_amounts == 2
@@ -68,15 +82,35 @@ def test_each_problem_is_counted(tardis_dir: Path, tmp_path: Path) -> None:
     # longest silence: 01:00:01 -> 23:53:20 (then a row past the day: no silence at the end)
     assert rep.longest_gap_seconds == pytest.approx(86_000 - 3601)
     assert rep.longest_gap_start_us == DAY_US + 3601 * s
-    assert len(rep.problems) == 5
-    assert any("repeat a trade id" in p for p in rep.problems)
+    # the first offending row of each rule, as a CSV line (row + 2)
+    assert rep.first_line("rows_outside_day") == 11
+    assert rep.first_line("negative_amounts") == 3
+    assert rep.first_line("non_positive_prices") == 4
+    assert rep.first_line("duplicate_trade_ids") == 4  # the second "a"
+    assert rep.first_line("out_of_order_share") == 5
+    errors = {f.rule.name: f for f in judge(rep) if f.severity is Severity.ERROR}
+    assert set(errors) == {
+        "rows_outside_day",
+        "negative_amounts",
+        "non_positive_prices",
+        "duplicate_trade_ids",
+        "out_of_order_share",  # 1 of 10 rows is above the default 0.1% tolerance
+    }
+    dup = errors["duplicate_trade_ids"].sentence()
+    assert "rows repeating a trade id" in dup and "2 rows" in dup and "line 4" in dup
 
-    # a tiny share of out-of-order rows is tolerated (default 0.1%): 1 of 10 is not tiny
-    assert any("below the previous" in p for p in quality_report(rep.path, "trades", DAY).problems)
-    tolerant = quality_report(rep.path, "trades", DAY, out_of_order_tolerance=0.2)
-    assert not any("below the previous" in p for p in tolerant.problems)
-    gap_rule = quality_report(rep.path, "trades", DAY, max_gap_seconds=600)
-    assert any("silence" in p for p in gap_rule.problems)
+    # limits are data: a looser out-of-order share, a stricter silence that blocks
+    custom = QualityRules.load(
+        {
+            "raw": {
+                "out_of_order_share": {"max": 0.2},
+                "longest_silence_seconds": {"max": 600, "severity": "error"},
+            }
+        }
+    )
+    names = {f.rule.name: f.severity for f in judge(rep, custom)}
+    assert "out_of_order_share" not in names
+    assert names["longest_silence_seconds"] is Severity.ERROR
 
 
 def test_order_and_gaps_span_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,5 +131,4 @@ def test_order_and_gaps_span_batches(tmp_path: Path, monkeypatch: pytest.MonkeyP
     rep = quality.quality_report(_write_raw(tmp_path, frame), "trades", DAY)
     assert rep.out_of_order_local_timestamps == 1
     assert rep.longest_gap_seconds == pytest.approx(86400 - (n - 1) - 1800)  # tail of the day
-    mid = quality.quality_report(rep.path, "trades", DAY, max_gap_seconds=1e9)
-    assert mid.passed
+    assert rep.first_line("out_of_order_share") == 4096 + 2

@@ -18,6 +18,7 @@ from tardis_assets.lib.market.tardis import (
     polars_schema,
     read_file,
 )
+from tardis_assets.lib.market.tardis.schemas import lake_schema
 
 ROWS = {
     "bitmex_trades_2020-03-01_XBTUSD": 10,
@@ -164,8 +165,10 @@ def test_ingest_round_trip_equals_read_file(tardis_dir: Path, tmp_path: Path, su
         assert result.rows == ROWS[stem]
         assert result.bytes == dest.stat().st_size
         lake_frame = pl.read_parquet(dest)
-        expected = read_file(src, meta.data_type)
+        expected = read_file(src, meta.data_type, with_seq=True)
         assert lake_frame.equals(expected, null_equal=True)
+        # seq is each row's position in the file: the arrival order tardis wrote
+        assert lake_frame["seq"].to_list() == list(range(result.rows))
         assert result.min_timestamp == expected["timestamp"].min()
         assert result.max_timestamp == expected["timestamp"].max()
         # zstd-compressed, as the design asks
@@ -194,7 +197,7 @@ def test_fast_and_precise_readers_agree(tardis_dir: Path, tmp_path: Path, suffix
             assert ing._copy_fast(con, src, data_type, fast, is_gzip(src), None) is not None
             ing._copy_precise(con, src, data_type, precise, is_gzip(src))
         a, b = pl.read_parquet(fast), pl.read_parquet(precise)
-        assert a.schema == b.schema == polars_schema(data_type)
+        assert a.schema == b.schema == lake_schema(data_type)
         assert a.equals(b, null_equal=True), stem
 
 
@@ -233,5 +236,5 @@ def test_gzip_without_isal_uses_zlib(
     src = tardis_dir / "bitmex_trades_2020-03-01_XBTUSD.csv.gz"
     res = ingest_file(src, "trades", tmp_path / "t.parquet")
     assert pl.read_parquet(res.dest).equals(
-        read_file(tardis_dir / "bitmex_trades_2020-03-01_XBTUSD.csv", "trades")
+        read_file(tardis_dir / "bitmex_trades_2020-03-01_XBTUSD.csv", "trades", with_seq=True)
     )

@@ -28,6 +28,7 @@ from tardis_assets.lib.tables import LLM_CALLS, LLM_PARTITION_RUNS, LLM_SIGNALS
 from tardis_assets.lib.warehouse import Warehouse
 
 PROGRESS_EVERY_S = 5.0
+LLM_POOL = "llm"
 
 
 def load_windows(wh: Warehouse, day: date, window_minutes: int, bar_seconds: int) -> list[Window]:
@@ -101,6 +102,9 @@ class _ProgressLog:
     ],
     group_name="signals",
     kinds={"llm", "parquet"},
+    # Each run's gateway rate-limits its own calls; the pool bounds how many runs call the
+    # providers at once, so parallel partitions cannot multiply the provider's rate limit.
+    pool=LLM_POOL,
     retry_policy=RETRY,
     automation_condition=dg.AutomationCondition.eager(),
     backfill_policy=dg.BackfillPolicy.single_run(),

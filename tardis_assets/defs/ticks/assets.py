@@ -6,107 +6,74 @@ by atomic rename once every instrument of the day validated, so days ingest in p
 failure publishes nothing.
 """
 
-import os
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from tardis_assets.defs.partitions import daily
-from tardis_assets.defs.resources import MarketResource, WarehouseResource
+from tardis_assets.defs.resources import MarketResource, QualityResource, WarehouseResource
 from tardis_assets.defs.support.context import day_of
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.metadata import time_range_metadata
 from tardis_assets.lib.market.news import news_path, read_news_file
-from tardis_assets.lib.market.synthetic import SyntheticMarket
-from tardis_assets.lib.market.tables import NEWS, RAW_FILES
-from tardis_assets.lib.market.tardis import (
-    TardisFileError,
-    find_input,
-    ingest_file,
-    lake_path,
-    write_parquet,
+from tardis_assets.lib.market.raw_partition import (
+    Downloader,
+    StagedFile,
+    SyntheticWriter,
+    discard,
+    files_frame,
+    publish,
+    quality_frame,
+    stage_instrument,
 )
+from tardis_assets.lib.market.tables import NEWS, RAW_FILES, RAW_QUALITY
+from tardis_assets.lib.market.tardis import write_parquet
 
-Generator = Callable[[SyntheticMarket, str, str, date], pl.DataFrame]
 # Types the synthetic market can make; others are simply absent on days without a file.
-SYNTHETIC: dict[str, Generator] = {
-    "trades": lambda m, exchange, symbol, day: m.trades(exchange, symbol, day),
-    "quotes": lambda m, exchange, symbol, day: m.quotes(exchange, symbol, day),
-}
+SYNTHETIC = ("trades", "quotes")
 
 
-def _download(
-    market: MarketResource, data_type: str, exchange: str, symbol: str, day: date
-) -> Path | None:
+def _synthetic_writer(market: MarketResource) -> SyntheticWriter | None:
+    """Writes a synthetic day of a type into a staging file, or None in the real-data setup."""
+    if not market.synthetic_when_missing:
+        return None
+    world = market.synthetic()
+
+    def write(data_type: str, exchange: str, symbol: str, day: date, staging: Path):
+        if data_type not in SYNTHETIC:
+            return None
+        frame = getattr(world, data_type)(exchange, symbol, day)
+        return write_parquet(frame, data_type, staging)
+
+    return write
+
+
+def _downloader(market: MarketResource) -> Downloader | None:
     """Fetch a missing day from tardis.dev into the inputs folder when that is allowed.
 
     Network failures raise (the asset's retry policy retries them); a day that needs a key we do
     not have is simply not downloaded.
     """
+    if not market.download_missing:
+        return None
     from tardis_assets.lib.market.tardis.download import download_allowed, download_day
 
-    if not download_allowed(day, market.tardis_api_key):
-        return None
-    return download_day(
-        market.inputs(),
-        exchange,
-        data_type,
-        day,
-        symbol,
-        api_key=market.tardis_api_key,
-        endpoint=market.tardis_endpoint,
-    )
+    def download(data_type: str, exchange: str, symbol: str, day: date) -> Path | None:
+        if not download_allowed(day, market.tardis_api_key):
+            return None
+        return download_day(
+            market.inputs(),
+            exchange,
+            data_type,
+            day,
+            symbol,
+            api_key=market.tardis_api_key,
+            endpoint=market.tardis_endpoint,
+        )
 
-
-def _stage(
-    market: MarketResource,
-    lake: Path,
-    data_type: str,
-    exchange: str,
-    symbol: str,
-    day: date,
-    run_id: str,
-) -> tuple[Path | None, Path, dict]:
-    """Validate one instrument's file (or generate it) into a staging file next to its target."""
-    dest = lake_path(lake, data_type, exchange, symbol, day)
-    # Not named *.parquet, so the lake views' glob can never see a half-published partition.
-    staging = dest.with_name(f".{dest.stem}.{run_id}.staging")
-    source = find_input(market.inputs(), exchange, data_type, day, symbol)
-    if source is None and market.download_missing:
-        source = _download(market, data_type, exchange, symbol, day)
-    record = {
-        "data_type": data_type,
-        "exchange": exchange,
-        "symbol": symbol,
-        "date": day,
-        "source": "file",
-        "input_path": str(source) if source else None,
-        "lake_path": str(dest),
-        "rows": 0,
-        "min_timestamp": None,
-        "max_timestamp": None,
-        "ingested_at": datetime.now(UTC),
-    }
-    if source is not None:
-        result = ingest_file(source, data_type, staging, day=day)
-    elif not market.synthetic_when_missing:
-        expected = market.inputs() / f"{exchange}_{data_type}_{day.isoformat()}_{symbol}.csv.gz"
-        raise TardisFileError(expected, None, "no such input file (real-data configuration)")
-    elif data_type in SYNTHETIC:
-        frame = SYNTHETIC[data_type](market.synthetic(), exchange, symbol, day)
-        result = write_parquet(frame, data_type, staging)
-        record["source"] = "synthetic"
-    else:
-        # No file and no generator: the type is absent that day; features leave its columns null.
-        # The caller removes an older file at dest, once every instrument has validated.
-        return None, dest, {**record, "source": "absent", "lake_path": None}
-    record.update(
-        rows=result.rows, min_timestamp=result.min_timestamp, max_timestamp=result.max_timestamp
-    )
-    return staging, dest, record
+    return download
 
 
 def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
@@ -126,42 +93,49 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
         ),
     )
     def raw_asset(
-        context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        market: MarketResource,
+        warehouse: WarehouseResource,
+        quality: QualityResource,
     ) -> dg.MaterializeResult:
         day = day_of(context.partition_key)
         wh = warehouse.warehouse()
-        staged: list[tuple[Path | None, Path, dict]] = []
+        rules = quality.rules()
+        synthetic, download = _synthetic_writer(market), _downloader(market)
+        staged: list[StagedFile] = []
         try:
             with expected_failures(f"raw_{data_type}", context.partition_key):
                 for exchange, symbol in market.instrument_list():
                     staged.append(
-                        _stage(
-                            market,
-                            wh.lake.root,
-                            data_type,
-                            exchange,
-                            symbol,
-                            day,
-                            context.run.run_id,
+                        stage_instrument(
+                            data_type=data_type,
+                            exchange=exchange,
+                            symbol=symbol,
+                            day=day,
+                            lake=wh.lake.root,
+                            inputs=market.inputs(),
+                            run_id=context.run.run_id,
+                            rules=rules,
+                            synthetic=synthetic,
+                            download=download,
                         )
                     )
         except BaseException:
-            # Any failure (bad file, download error, crash of the step): nothing is published.
-            for staging, _, _ in staged:
-                if staging is not None:
-                    staging.unlink(missing_ok=True)
+            # Any failure (bad file, broken rule, download error, crash): nothing is published.
+            discard(staged)
             raise
         # Every instrument validated: publish all files, then record them (nothing partial).
-        for staging, dest, _ in staged:
-            if staging is None:
-                dest.unlink(missing_ok=True)
-            else:
-                os.replace(staging, dest)
-        records = pl.DataFrame(
-            [record for _, _, record in staged],
-            schema_overrides={"min_timestamp": pl.Int64, "max_timestamp": pl.Int64},
+        publish(staged)
+        records = files_frame(data_type, day, staged)
+        wh.write(
+            RAW_QUALITY,
+            {"data_type": data_type, "date": day},
+            quality_frame(data_type, day, staged),
         )
         wh.write(RAW_FILES, {"data_type": data_type, "date": day}, records)
+        for item in staged:
+            for finding in item.warnings:
+                context.log.warning(finding.sentence())
         rows = int(records["rows"].sum())
         sources = records["source"].to_list()
         first, last = records["min_timestamp"].min(), records["max_timestamp"].max()
@@ -181,6 +155,9 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
                 ),
                 "lake_files": dg.MetadataValue.text(
                     "\n".join(p for p in records["lake_path"].to_list() if p)
+                ),
+                "warnings": dg.MetadataValue.text(
+                    "\n".join(f.sentence() for item in staged for f in item.warnings) or "none"
                 ),
             }
         )

@@ -1,12 +1,18 @@
-"""Blocking data-quality checks on each raw type: a bad tick day must not reach the bars."""
+"""Quality checks on each raw type: the measurements of the published files, judged by the rules.
+
+A file breaking a blocking rule is never published (the raw asset validates before it replaces
+anything), so this check shows what was measured and warned about, judged again with the rules
+as they are now: a limit made stricter in the project file fails the day here and keeps its bars
+from being built.
+"""
 
 import dagster as dg
 
 from tardis_assets.defs.partitions import daily
-from tardis_assets.defs.resources import MarketResource, WarehouseResource
+from tardis_assets.defs.resources import QualityResource, WarehouseResource
+from tardis_assets.defs.support.checks import check_result
 from tardis_assets.defs.support.context import run_days
-from tardis_assets.lib.market.tardis import lake_path
-from tardis_assets.lib.market.tardis.quality import quality_report
+from tardis_assets.lib.market.tables import RAW_QUALITY
 
 
 def build_quality_check(data_type: str) -> dg.AssetChecksDefinition:
@@ -16,37 +22,38 @@ def build_quality_check(data_type: str) -> dg.AssetChecksDefinition:
         blocking=True,
         partitions_def=daily,
         description=(
-            "Rows inside the UTC day by local_timestamp, non-negative amounts, positive prices, "
-            "no duplicate trade ids, out-of-order local timestamps within tolerance; reports the "
-            "longest silence."
+            "Per instrument: rows in the file, inside the UTC day, non-negative amounts, positive "
+            "prices, no repeated trade ids, local timestamps in order (within a tolerance), and "
+            "the longest silence with its start and end; limits and severities from the quality "
+            "rules (lib/quality/rules.toml, overridable per instrument in tardis_assets.toml)."
         ),
     )
     def quality(
         context: dg.AssetCheckExecutionContext,
-        market: MarketResource,
         warehouse: WarehouseResource,
+        quality: QualityResource,
     ) -> dg.AssetCheckResult:
         days = run_days(context)
-        lake = warehouse.lake_root()
-        metadata: dict[str, object] = {}
-        problems: list[str] = []
-        for day in days:
-            for exchange, symbol in market.instrument_list():
-                path = lake_path(lake, data_type, exchange, symbol, day)
-                label = f"{day} {exchange}:{symbol}"
-                if not path.exists():
-                    metadata[label] = "absent"
-                    continue
-                report = quality_report(path, data_type, day)
-                single = len(days) == 1 and len(market.instruments) == 1
-                for key, value in report.as_metadata().items():
-                    metadata[key if single else f"{label} {key}"] = value
-                if not report.passed:
-                    problems += [f"{label}: {p}" for p in report.problems]
-        return dg.AssetCheckResult(
-            passed=not problems,
-            metadata=metadata,
-            description="; ".join(problems) or None,
+        rules = quality.rules()
+        stored = warehouse.warehouse().read_partitions(
+            RAW_QUALITY, ({"data_type": data_type, "date": d} for d in days)
         )
+        findings = []
+        metadata: dict[str, object] = {"files": stored.height}
+        for row in stored.iter_rows(named=True):
+            instrument = f"{row['exchange']}:{row['symbol']}"
+            where = instrument if len(days) == 1 else f"{instrument} {row['date']}"
+            values = {name: row[name] for name in rules.rules("raw", instrument, data_type)}
+            details = {
+                "longest_silence_seconds": f"from {row['silence_start']:%Y-%m-%d %H:%M:%S} to "
+                f"{row['silence_end']:%Y-%m-%d %H:%M:%S} UTC"
+            }
+            findings += rules.judge(
+                "raw", instrument, values, where=where, data_type=data_type, details=details
+            )
+            prefix = "" if stored.height == 1 else f"{instrument} {row['date']} "
+            metadata[f"{prefix}rows"] = row["rows"]
+            metadata[f"{prefix}longest_silence_seconds"] = round(row["longest_silence_seconds"], 3)
+        return check_result(findings, metadata)
 
     return quality

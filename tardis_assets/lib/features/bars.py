@@ -5,6 +5,9 @@ the streaming engine, so a 50M-row day is aggregated in bounded memory without a
 implementation to keep in sync.
 
 Bars are keyed by the exchange ``timestamp`` (when the trade happened), floored to the bar size.
+Within a bar the order of trades is (``timestamp``, ``seq``): exchange time, then arrival order
+among the many trades that share one timestamp, so ``open`` and ``close`` are the first and the
+last trade as the exchange reported them, whatever order a scan of the files returns.
 Minutes without trades are filled so every day has a complete grid: open=high=low=close=previous
 close, zero volume and trades. Minutes before the day's first trade are dropped (no price yet).
 """
@@ -13,12 +16,17 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
-from tardis_assets.lib.market.synthetic import day_start_us
+from tardis_assets.lib.days import US_PER_DAY, day_start_us
+from tardis_assets.lib.features.tables import BARS
+from tardis_assets.lib.market.tardis.schemas import SEQ
 
-US_PER_DAY = 86_400_000_000
+# The order of rows within a bar: exchange time, then arrival order among ties.
+ORDER = ["timestamp", SEQ]
+F = TypeVar("F", pl.DataFrame, pl.LazyFrame)
 BAR_COLUMNS = (
     "exchange",
     "symbol",
@@ -36,7 +44,17 @@ BAR_COLUMNS = (
 )
 
 
-def _bar_us(bar_seconds: int) -> int:
+def with_arrival_order(frame: F) -> F:
+    """``frame`` with a ``seq`` column: lake files carry one; an in-memory frame without it is
+    taken to be in arrival order (as tardis files and the synthetic market produce rows)."""
+    names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    if SEQ in names:
+        return frame
+    return frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(SEQ))
+
+
+def bar_us(bar_seconds: int) -> int:
+    """A bar's length in µs; a bar must divide a UTC day evenly."""
     if bar_seconds <= 0 or 86_400 % bar_seconds:
         raise ValueError(f"bar_seconds must divide a day evenly, got {bar_seconds}")
     return bar_seconds * 1_000_000
@@ -44,20 +62,20 @@ def _bar_us(bar_seconds: int) -> int:
 
 def bars_plan(trades: pl.LazyFrame, bar_seconds: int = 60, day: date | None = None) -> pl.LazyFrame:
     """Aggregate trades into OHLCV bars (no gap filling; see ``fill_gaps``)."""
-    bar_us = _bar_us(bar_seconds)
+    step = bar_us(bar_seconds)
     if day is not None:
         start = day_start_us(day)
         trades = trades.filter(pl.col("timestamp").is_between(start, start + US_PER_DAY - 1))
     buy = pl.col("side") == "buy"
     sell = pl.col("side") == "sell"
     return (
-        trades.with_columns(bar=(pl.col("timestamp") // bar_us) * bar_us)
+        trades.with_columns(bar=(pl.col("timestamp") // step) * step)
         .group_by("exchange", "symbol", "bar")
         .agg(
-            open=pl.col("price").sort_by("timestamp").first(),
+            open=pl.col("price").sort_by(ORDER).first(),
             high=pl.col("price").max(),
             low=pl.col("price").min(),
-            close=pl.col("price").sort_by("timestamp").last(),
+            close=pl.col("price").sort_by(ORDER).last(),
             volume=pl.col("amount").sum(),
             notional=(pl.col("price") * pl.col("amount")).sum(),
             trades=pl.len().cast(pl.Int64),
@@ -122,28 +140,14 @@ def _finish(bars: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-BAR_SCHEMA = {
-    "exchange": pl.String,
-    "symbol": pl.String,
-    "bar_start": pl.Datetime("us", "UTC"),
-    "open": pl.Float64,
-    "high": pl.Float64,
-    "low": pl.Float64,
-    "close": pl.Float64,
-    "volume": pl.Float64,
-    "vwap": pl.Float64,
-    "trades": pl.Int64,
-    "buy_volume": pl.Float64,
-    "sell_volume": pl.Float64,
-    "imbalance": pl.Float64,
-}
+BAR_SCHEMA = {name: BARS.polars_schema[name] for name in BAR_COLUMNS}
 
 
 def bars_from_trades(
     trades: pl.DataFrame, bar_seconds: int = 60, day: date | None = None
 ) -> pl.DataFrame:
     """Bars of an in-memory trades frame; gaps filled when ``day`` is given."""
-    raw = bars_plan(trades.lazy(), bar_seconds, day).collect()
+    raw = bars_plan(with_arrival_order(trades).lazy(), bar_seconds, day).collect()
     return fill_gaps(raw, bar_seconds, day) if day is not None else _finish(raw)
 
 
@@ -152,5 +156,7 @@ def bars_from_parquet(
 ) -> pl.DataFrame:
     """Bars of tardis trades Parquet file(s), scanned with polars' streaming engine."""
     files = [str(p) for p in ([paths] if isinstance(paths, Path) else paths)]
-    raw = bars_plan(pl.scan_parquet(files), bar_seconds, day).collect(engine="streaming")
+    raw = bars_plan(with_arrival_order(pl.scan_parquet(files)), bar_seconds, day).collect(
+        engine="streaming"
+    )
     return fill_gaps(raw, bar_seconds, day) if day is not None else _finish(raw)

@@ -5,11 +5,11 @@ the tardis readers return them), one row per (exchange, symbol, bar_start) out, 
 Bars are keyed like the trade bars, by the exchange ``timestamp`` floored to the bar size, with
 ``bar_start`` as ``Datetime("us", "UTC")``, so they join on (exchange, symbol, bar_start).
 
-"close" values are the last observation in the bar by ``timestamp`` (file order breaks ties, as
-the exchange sent them). Quotes or levels with a missing side carry no spread, mid or imbalance:
-they are skipped rather than counted as zero. ``attach_microstructure`` joins whatever types are
-present onto bars and leaves the columns of absent types null, so a day without quotes still
-builds.
+"close" values are the last observation in the bar in (``timestamp``, ``seq``) order: exchange
+time, then arrival order (the lake's ``seq``) among rows that share a timestamp. Quotes or levels
+with a missing side carry no spread, mid or imbalance: they are skipped rather than counted as
+zero. ``attach_microstructure`` joins whatever types are present onto bars and leaves the
+columns of absent types null, so a day without quotes still builds.
 """
 
 from __future__ import annotations
@@ -18,41 +18,43 @@ from typing import TypeVar
 
 import polars as pl
 
+from tardis_assets.lib.features.bars import bar_us, with_arrival_order
+from tardis_assets.lib.features.tables import BARS
+from tardis_assets.lib.market.tardis.schemas import SEQ
+
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 KEYS = ("exchange", "symbol", "bar_start")
 
+FEATURE_COLUMNS = (
+    "spread_mean",
+    "spread_close",
+    "mid_mean",
+    "mid_close",
+    "book_imbalance_mean",
+    "book_imbalance_close",
+    "funding_rate",
+    "open_interest",
+)
 FEATURE_SCHEMA: dict[str, pl.DataType] = {
-    "spread_mean": pl.Float64(),
-    "spread_close": pl.Float64(),
-    "mid_mean": pl.Float64(),
-    "mid_close": pl.Float64(),
-    "book_imbalance_mean": pl.Float64(),
-    "book_imbalance_close": pl.Float64(),
-    "funding_rate": pl.Float64(),
-    "open_interest": pl.Float64(),
+    name: BARS.polars_schema[name] for name in FEATURE_COLUMNS
 }
 
 
-def _bar_us(bar_seconds: int) -> int:
-    if bar_seconds <= 0 or 86_400 % bar_seconds:
-        raise ValueError(f"bar_seconds must divide a day evenly, got {bar_seconds}")
-    return bar_seconds * 1_000_000
-
-
 def _bar_start(bar_seconds: int) -> pl.Expr:
-    step = _bar_us(bar_seconds)
+    step = bar_us(bar_seconds)
     return ((pl.col("timestamp") // step) * step).cast(pl.Datetime("us", "UTC")).alias("bar_start")
 
 
 def _last(expr: pl.Expr) -> pl.Expr:
-    """Last non-null value by timestamp (stable, so file order breaks ties)."""
+    """Last non-null value in (timestamp, seq) order (rows are sorted so before aggregating)."""
     return expr.drop_nulls().last()
 
 
 def _per_bar(frame: Frame, bar_seconds: int, *aggs: pl.Expr) -> Frame:
     return (
-        frame.sort("timestamp", maintain_order=True)
+        with_arrival_order(frame)
+        .sort("exchange", "symbol", "timestamp", SEQ, maintain_order=True)
         .with_columns(_bar_start(bar_seconds))
         .group_by(*KEYS, maintain_order=True)
         .agg(*aggs)

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from tardis_assets.lib.market.tardis.schemas import Kind, columns
+from tardis_assets.lib.market.tardis.schemas import SEQ, Kind, columns
 
 _ARROW: dict[Kind, pa.DataType] = {
     Kind.TEXT: pa.string(),
@@ -43,9 +43,29 @@ def _open_gzip(path: Path) -> Any:
     return igzip.open(path, "rb")
 
 
+def with_sequence(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """The same batches with a ``seq`` column: each row's 0-based position in the stream.
+
+    Arrow reads blocks in parallel but yields them in file order, so the running count is the
+    row's position in the file (= arrival order, the tardis order).
+    """
+    schema = reader.schema.append(pa.field(SEQ, pa.int64()))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        start = 0
+        for batch in reader:
+            n = batch.num_rows
+            seq = pa.array(range(start, start + n), type=pa.int64())
+            start += n
+            yield pa.RecordBatch.from_arrays([*batch.columns, seq], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
 @contextlib.contextmanager
 def open_csv_stream(path: Path, data_type: str, gz: bool) -> Iterator[pa.RecordBatchReader]:
-    """Record batches of the data rows (header skipped: it is checked separately)."""
+    """Record batches of the data rows with their ``seq`` (header skipped: it is checked
+    separately)."""
     source = _open_gzip(path) if gz else pa.input_stream(str(path))
     try:
         schema = arrow_schema(data_type)
@@ -64,6 +84,6 @@ def open_csv_stream(path: Path, data_type: str, gz: bool) -> Iterator[pa.RecordB
                 false_values=["false"],
             ),
         )
-        yield reader
+        yield with_sequence(reader)
     finally:
         source.close()

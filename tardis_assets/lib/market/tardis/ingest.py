@@ -39,8 +39,10 @@ from tardis_assets.lib.market.tardis.header import (
 )
 from tardis_assets.lib.market.tardis.schemas import (
     DATA_TYPES,
+    SEQ,
     column_names,
     duckdb_columns,
+    lake_schema,
     polars_schema,
 )
 from tardis_assets.lib.market.tardis.validate import (
@@ -121,16 +123,30 @@ def _copy_fast(
 def _copy_precise(
     con: duckdb.DuckDBPyConnection, src: Path, data_type: str, tmp: Path, gz: bool
 ) -> None:
-    """CSV -> Parquet with DuckDB's reader, whose errors carry the CSV line number."""
+    """CSV -> Parquet with DuckDB's reader, whose errors carry the CSV line number.
+
+    DuckDB's parallel CSV reader cannot number rows, so the rows go to an intermediate file in
+    file order first and get their ``seq`` from its row numbers; this path only runs for files
+    the fast path refused, so the second pass costs nothing on clean files.
+    """
     tmp.unlink(missing_ok=True)
-    copy = f"COPY ({_read_csv_sql(data_type, gz)}) TO {sql_string(tmp)} ({PARQUET_OPTIONS})"
+    raw = tmp.with_name(tmp.name + ".rows")
+    copy = f"COPY ({_read_csv_sql(data_type, gz)}) TO {sql_string(raw)} ({PARQUET_OPTIONS})"
     failure: TardisFileError | None = None
     try:
-        con.sql(copy, params={"src": str(src), "cols": duckdb_columns(data_type)})
-    except duckdb.Error as exc:
-        failure = translate_error(src, exc)
-    if failure is not None:
-        raise failure
+        try:
+            con.sql(copy, params={"src": str(src), "cols": duckdb_columns(data_type)})
+        except duckdb.Error as exc:
+            failure = translate_error(src, exc)
+        if failure is not None:
+            raise failure
+        number = (
+            f"SELECT * EXCLUDE (file_row_number), file_row_number AS {SEQ} "
+            f"FROM read_parquet({sql_string(raw)}, file_row_number = true)"
+        )
+        con.sql(f"COPY ({number}) TO {sql_string(tmp)} ({PARQUET_OPTIONS})")
+    finally:
+        raw.unlink(missing_ok=True)
 
 
 def ingest_file(
@@ -156,14 +172,17 @@ def ingest_file(
 
 
 def conform_frame(frame: pl.DataFrame, data_type: str, where: Path) -> pl.DataFrame:
-    """Exact published columns in order, cast to the reader's dtypes; refuse anything else."""
+    """Exact published columns in order, cast to the reader's dtypes, plus ``seq`` (the frame's
+    row order is its arrival order); refuse anything else."""
     expected = column_names(data_type)
     if frame.columns != expected:
         raise TardisFileError(
             where, 1, describe_header_difference(data_type, expected, frame.columns)
         )
     try:
-        return frame.cast(dict(polars_schema(data_type)), strict=True)
+        return frame.cast(dict(polars_schema(data_type)), strict=True).with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias(SEQ)
+        )
     except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
         raise TardisFileError(
             where, None, f"cannot cast frame to {data_type} schema: {exc}"
@@ -188,13 +207,18 @@ def write_parquet(frame: pl.DataFrame, data_type: str, dest: Path | str) -> Inge
     )
 
 
-def read_file(path: Path | str, data_type: str, *, day: date | None = None) -> pl.DataFrame:
+def read_file(
+    path: Path | str, data_type: str, *, day: date | None = None, with_seq: bool = False
+) -> pl.DataFrame:
     """Whole file as a frame with full validation; for small files and tests.
 
     It goes through ingest_file into a throw-away Parquet file so both paths share one parser and
-    one set of rules (a frame read here equals what the lake holds).
+    one set of rules: the frame is what the lake holds, in file order (``with_seq`` keeps the
+    lake's ``seq`` column, which is then the row index).
     """
     with tempfile.TemporaryDirectory(prefix="tardis-read-") as tmp:
         result = ingest_file(path, data_type, Path(tmp) / "part.parquet", day=day)
         frame = pl.read_parquet(result.dest)
-    return frame.cast(dict(polars_schema(data_type)))
+    if with_seq:
+        return frame.cast(dict(lake_schema(data_type)))
+    return frame.drop(SEQ).cast(dict(polars_schema(data_type)))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tardis_assets.lib.market.tardis.duck import sql_string
 from tardis_assets.lib.market.tardis.errors import TardisFileError
-from tardis_assets.lib.market.tardis.schemas import DATA_TYPES, columns
+from tardis_assets.lib.market.tardis.schemas import DATA_TYPES, SEQ, columns
 from tardis_assets.lib.market.tardis.validate import quote_ident
 
 
@@ -21,7 +21,8 @@ def lake_glob(lake_root: Path | str, data_type: str) -> str:
 
 
 def lake_view_sql(lake_root: Path | str, data_type: str) -> str:
-    """A SELECT over every partition of ``data_type``: the tardis columns in order, then ``date``.
+    """A SELECT over every partition of ``data_type``: the tardis columns in order, ``seq`` (the
+    row's position in its source file: arrival order) and ``date``.
 
     The file set is decided when the view is *queried* (the glob is re-expanded each time), but
     whether any file exists is decided *now*: with no file yet the SELECT returns zero rows of the
@@ -36,8 +37,11 @@ def lake_view_sql(lake_root: Path | str, data_type: str) -> str:
         typed_nulls = ", ".join(
             f"CAST(NULL AS {c.kind.value}) AS {quote_ident(c.name)}" for c in cols
         )
-        return f"SELECT {typed_nulls}, CAST(NULL AS DATE) AS date WHERE false"
-    names = ", ".join(quote_ident(c.name) for c in cols)
+        return (
+            f"SELECT {typed_nulls}, CAST(NULL AS BIGINT) AS {SEQ}, CAST(NULL AS DATE) AS date "
+            "WHERE false"
+        )
+    names = ", ".join([*(quote_ident(c.name) for c in cols), SEQ])
     return (
         f"SELECT {names}, "
         r"CAST(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) AS DATE) AS date "

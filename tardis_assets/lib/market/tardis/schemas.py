@@ -154,6 +154,14 @@ _POLARS: dict[Kind, pl.DataType] = {
 }
 
 
+# The lake keeps one column more than the CSV: each row's 0-based position in its source file.
+# tardis writes rows in the order they were received, and many rows share one exchange
+# timestamp (a millisecond exchange writes ``...000`` microseconds for a whole burst), so "first"
+# and "last" within a timestamp exist only through this column: every ordering of lake rows is
+# (timestamp, seq), never the timestamp alone.
+SEQ = "seq"
+
+
 def columns(data_type: str) -> tuple[Column, ...]:
     """Columns of ``data_type`` in published order; KeyError-free callers check DATA_TYPES first."""
     return SCHEMAS[data_type]
@@ -166,6 +174,16 @@ def column_names(data_type: str) -> list[str]:
 def polars_schema(data_type: str) -> pl.Schema:
     """The exact frame schema every reader returns for ``data_type``."""
     return pl.Schema({c.name: _POLARS[c.kind] for c in SCHEMAS[data_type]})
+
+
+def lake_column_names(data_type: str) -> list[str]:
+    """Columns of a lake file: the published ones, then ``seq`` (arrival order)."""
+    return [*column_names(data_type), SEQ]
+
+
+def lake_schema(data_type: str) -> pl.Schema:
+    """The frame schema of a lake file (published columns plus ``seq``)."""
+    return pl.Schema({**polars_schema(data_type), SEQ: pl.Int64()})
 
 
 def duckdb_columns(data_type: str) -> dict[str, str]:
