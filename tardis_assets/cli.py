@@ -58,10 +58,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     warehouse.sync_catalog()
     print(f"\nlake {warehouse.lake.root}, catalog {warehouse.catalog_path}")
     print(f"{len(days)} days in {elapsed:.1f} s\n")
-    print(summary_text(warehouse, days, default_strategy_run_id()))
+    print(summary_text(warehouse, days, default_strategy_run_id(), _tick_run_id(args)))
     for line in research_lines(warehouse):
         print(line)
     return 0
+
+
+def _tick_run_id(args: argparse.Namespace) -> str:
+    from tardis_assets.defs.execution.assets import default_execution_run_id
+    from tardis_assets.lib.signals import SignalSettings
+
+    settings = args.settings
+    window = SignalSettings(**settings.llm.signals).window_minutes * 60
+    return default_execution_run_id(settings.market.bar_seconds, window)
 
 
 def _warehouse(args: argparse.Namespace) -> Warehouse:
@@ -81,13 +90,40 @@ def cmd_summary(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    print(summary_text(warehouse, days, default_strategy_run_id()))
+    print(summary_text(warehouse, days, default_strategy_run_id(), _tick_run_id(args)))
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    """What the signals of a range would cost, from its stored bars and news: no HTTP call."""
+    from tardis_assets.defs.resources import llm_resource_from
+    from tardis_assets.defs.signals.assets import day_inputs
+    from tardis_assets.lib.days import day_range
+    from tardis_assets.lib.signals import estimate_range
+
+    if args.start is None or args.end is None:
+        print("tardis-assets costs: --estimate needs --from and --to", file=sys.stderr)
+        return 2
+    if args.start > args.end:
+        print(f"tardis-assets costs: --from {args.start} is after --to {args.end}", file=sys.stderr)
+        return 2
+    warehouse = _warehouse(args)
+    days = day_range(args.start, args.end)
+    inputs = [(day, *day_inputs(warehouse, day)) for day in days]
+    resource = llm_resource_from(args.settings)
+    settings = resource.signal_settings(args.settings.market.bar_seconds)
+    with resource.process_config_and_initialize().gateway_config() as config:
+        estimate = estimate_range(config, settings, inputs)
+    print(f"estimate {args.start}..{args.end} ({len(days)} days, {settings.design} design):")
+    print(estimate.line())
     return 0
 
 
 def cmd_costs(args: argparse.Namespace) -> int:
     from tardis_assets.lib.costs import cost_report, format_costs
 
+    if args.estimate:
+        return cmd_estimate(args)
     warehouse = _warehouse(args)
     try:
         frame = cost_report(warehouse, by=args.by, days=args.days)
@@ -125,6 +161,7 @@ def cmd_llm_stats(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     from tardis_assets.defs.registry import build_registry
 
+    # --batch tags the backfill: its llm_signals runs use the provider's Batch API.
     code = backfill_cmd.run_from_args(args, build_registry(args.settings))
     if code == 0:
         _warehouse(args).sync_catalog()
@@ -164,6 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     costs = sub.add_parser("costs", help="LLM cost, calls, tokens and cache savings")
     costs.add_argument("--days", type=int, default=None, help="only the last N days")
     costs.add_argument("--by", default="day", choices=["day", "kind", "model", "provider"])
+    costs.add_argument(
+        "--estimate",
+        action="store_true",
+        help="what the signals of --from..--to would cost (calls, tokens, online vs batch, "
+        "answers already cached), from the stored bars and news, without calling anything",
+    )
+    costs.add_argument("--from", dest="start", type=_day, default=None, help="first UTC day")
+    costs.add_argument("--to", dest="end", type=_day, default=None, help="last UTC day")
     costs.set_defaults(func=cmd_costs)
     backfill = sub.add_parser(
         "backfill", help="backfill UTC days through Dagster's backfill daemon (dagster dev)"

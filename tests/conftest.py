@@ -47,5 +47,7 @@ def _default_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
 
 @pytest.fixture
 def registry(tmp_path: Path) -> Registry:
-    """The code location's registry for the built-in default settings."""
-    return build_registry(load_settings(env={}, cwd=tmp_path))
+    """The code location's registry for the built-in default settings, with trades and quotes
+    only (the depth and ticker types make every day several million rows; tests of those types
+    build their own)."""
+    return build_registry(load_settings(env={"TARDIS_RAW_TYPES": "trades,quotes"}, cwd=tmp_path))

@@ -115,8 +115,8 @@ def materialize_days(
         for kind in KINDS:
             report(f"{key}: llm_signals[{kind}]")
             run(["llm_signals"], dg.MultiPartitionKey({"date": key, "kind": kind}))
-        report(f"{key}: backtest_results")
-        run(["backtest_results"], key)
+        report(f"{key}: backtest_results, execution_results")
+        run(["backtest_results", "execution_results"], key)
     # Range-level assets last: they read every day materialized above.
     for name in registry.range_assets:
         report(name)

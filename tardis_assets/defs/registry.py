@@ -21,6 +21,7 @@ from tardis_assets.defs.backtest.optimization import (
 )
 from tardis_assets.defs.backtest.range_backtest import backtest_range
 from tardis_assets.defs.catalog import catalog_sync_sensor
+from tardis_assets.defs.execution.assets import build_execution_assets
 from tardis_assets.defs.features.assets import build_bars_asset
 from tardis_assets.defs.features.checks import bars_no_long_gaps, bars_ohlc_consistent
 from tardis_assets.defs.jobs import JOBS
@@ -75,6 +76,7 @@ def build_registry(settings: Settings) -> Registry:
         llm_signals,
         llm_costs,
         backtest_results,
+        *build_execution_assets(raw_types),
         backtest_range,
         strategy_optimization,
         llm_strategy_optimization,

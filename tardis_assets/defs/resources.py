@@ -16,11 +16,13 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from tardis_assets.defs.support.params_config import params_config
 from tardis_assets.lib.llm import GatewayConfig, OfflineServer
 from tardis_assets.lib.llm.providers import PROVIDERS
 from tardis_assets.lib.market.synthetic import SyntheticMarket
 from tardis_assets.lib.quality.rules import QualityRules
 from tardis_assets.lib.settings import Settings
+from tardis_assets.lib.signals.settings import SignalSettings
 from tardis_assets.lib.warehouse import Warehouse
 
 
@@ -96,8 +98,21 @@ class QualityResource(dg.ConfigurableResource):
         return QualityRules.load(json.loads(self.overrides_json), self.source)
 
 
+SignalsConfig = params_config(
+    "SignalsConfig",
+    SignalSettings,
+    "What the signal layer asks when (fields and defaults: lib/signals/settings.py).",
+    exclude=("bar_seconds",),  # the market's bar size
+)
+
+
 class LLMResource(dg.ConfigurableResource):
-    """The LLM gateway's configuration; the key arrives as a Dagster EnvVar, never as a literal."""
+    """The LLM gateway's configuration; the key arrives as a Dagster EnvVar, never as a literal.
+
+    ``signals`` is what is asked when (design, cadence, triggers, packing, sentiment decay);
+    ``batch`` sends the missing requests through the provider's Batch API (half price, for
+    backfills of old days), resuming a recorded batch instead of paying twice.
+    """
 
     provider: str = "offline"
     base_url: str | None = None
@@ -109,11 +124,19 @@ class LLMResource(dg.ConfigurableResource):
     budget_run_usd: float | None = None
     budget_day_usd: float | None = None
     max_concurrency: int = 64
-    window_minutes: int = 1
+    signals: SignalsConfig = Field(default_factory=SignalsConfig)  # type: ignore[valid-type]
+    batch: bool = False
     min_ok_share: float = Field(
-        default=0.95, description="signal coverage below this share of ok rows fails the check"
+        default=0.95, description="signal coverage below this share of ok answers fails the check"
     )
     offline_latency_s: float = 0.0
+
+    def signal_settings(self, bar_seconds: int) -> SignalSettings:
+        return self.signals.params(bar_seconds=bar_seconds)  # type: ignore[attr-defined]
+
+    @property
+    def window_minutes(self) -> int:
+        return int(self.signals.window_minutes)  # type: ignore[attr-defined]
 
     @contextmanager
     def gateway_config(self) -> Iterator[GatewayConfig]:
@@ -164,7 +187,8 @@ def llm_resource_from(settings: Settings, provider: str | None = None) -> LLMRes
         budget_run_usd=llm.budget_run_usd,
         budget_day_usd=llm.budget_day_usd,
         max_concurrency=llm.max_concurrency,
-        window_minutes=llm.window_minutes,
+        signals=SignalsConfig(**llm.signals),
+        batch=llm.batch,
         min_ok_share=llm.min_ok_share,
     )
 

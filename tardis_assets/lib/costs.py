@@ -1,9 +1,9 @@
 """LLM cost reporting: DuckDB views over the ledger and the per-partition stats, and the table the
 CLI and the costs asset print.
 
-Spend comes from ``llm_calls`` (append-only: every paid attempt-group ever made), dated by when the
-request was made. Cache savings come from ``llm_partition_stats``: what the latest run of each
-partition served from the cache would have cost, dated by that run.
+Spend comes from ``llm_calls``: one row per call ever sent to a provider, with what it cost,
+dated by when it was sent. Cache hits and savings come from ``llm_partition_latest`` (the latest
+run of each partition): what it served from the cache, dated by that run.
 """
 
 from __future__ import annotations
@@ -25,24 +25,26 @@ _COST_BY_MODEL = """
         SELECT CAST(make_timestamp(requested_at_us) AS DATE) AS day, kind, provider,
                coalesce(model_returned, model_requested) AS model,
                count(*) AS calls, sum(attempts) AS http_attempts,
-               count(*) FILTER (WHERE status <> 'ok') AS failed,
-               sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out,
-               sum(cost_usd) AS cost_usd
+               count(*) FILTER (WHERE status NOT IN ('ok', 'partial')) AS failed,
+               sum(tokens_in) AS tokens_in, sum(tokens_cached) AS tokens_cached,
+               sum(tokens_out) AS tokens_out, sum(cost_usd) AS cost_usd
         FROM llm_calls GROUP BY ALL),
     saved AS (
         SELECT CAST(materialized_at AT TIME ZONE 'UTC' AS DATE) AS day, kind, provider, model,
                sum(cache_hits) AS cache_hits, sum(cache_savings_usd) AS cache_savings_usd
-        FROM llm_partition_stats GROUP BY ALL)
+        FROM llm_partition_latest GROUP BY ALL)
     SELECT day, kind, provider, model,
            coalesce(calls, 0) AS calls, coalesce(http_attempts, 0) AS http_attempts,
            coalesce(failed, 0) AS failed, coalesce(tokens_in, 0) AS tokens_in,
+           coalesce(tokens_cached, 0) AS tokens_cached,
            coalesce(tokens_out, 0) AS tokens_out, coalesce(cost_usd, 0) AS cost_usd,
            coalesce(cache_hits, 0) AS cache_hits,
            coalesce(cache_savings_usd, 0) AS cache_savings_usd
     FROM spend FULL OUTER JOIN saved USING (day, kind, provider, model)"""
 _COST_DAILY = """
     SELECT day, sum(calls) AS calls, sum(http_attempts) AS http_attempts, sum(failed) AS failed,
-           sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out, sum(cost_usd) AS cost_usd,
+           sum(tokens_in) AS tokens_in, sum(tokens_cached) AS tokens_cached,
+           sum(tokens_out) AS tokens_out, sum(cost_usd) AS cost_usd,
            sum(cache_hits) AS cache_hits, sum(cache_savings_usd) AS cache_savings_usd
     FROM llm_cost_by_model GROUP BY day"""
 
@@ -50,7 +52,7 @@ COST_VIEWS = (
     View(
         "llm_cost_by_model",
         lambda: _COST_BY_MODEL,
-        needs=("llm_calls", "llm_partition_stats"),
+        needs=("llm_calls", "llm_partition_latest"),
     ),
     View("llm_cost_daily", lambda: _COST_DAILY, needs=("llm_cost_by_model",)),
 )
@@ -71,7 +73,8 @@ def cost_report(
     since = (today or date.today()) - timedelta(days=days - 1) if days else date(1970, 1, 1)
     return warehouse.read(
         f"""SELECT {by}, sum(calls) AS calls, sum(failed) AS failed, sum(tokens_in) AS tokens_in,
-                   sum(tokens_out) AS tokens_out, round(sum(cost_usd), 6) AS cost_usd,
+                   sum(tokens_cached) AS tokens_cached, sum(tokens_out) AS tokens_out,
+                   round(sum(cost_usd), 6) AS cost_usd,
                    sum(cache_hits) AS cache_hits,
                    round(sum(cache_savings_usd), 6) AS cache_savings_usd
             FROM llm_cost_by_model WHERE day >= ? GROUP BY {by} ORDER BY {by}""",
@@ -114,7 +117,7 @@ def llm_stats(warehouse: Warehouse) -> pl.DataFrame:
     return warehouse.read(
         """WITH sent AS (
                SELECT kind, coalesce(model_returned, model_requested) AS model, count(*) AS calls,
-                      count(*) FILTER (WHERE status <> 'ok') AS failed,
+                      count(*) FILTER (WHERE status NOT IN ('ok', 'partial')) AS failed,
                       round(sum(cost_usd), 6) AS cost_usd,
                       round(quantile_cont(latency_ms, 0.5) FILTER (WHERE attempts > 0), 1)
                           AS p50_ms,
@@ -124,7 +127,7 @@ def llm_stats(warehouse: Warehouse) -> pl.DataFrame:
            hits AS (
                SELECT kind, model, sum(cache_hits) AS cache_hits,
                       round(sum(cache_savings_usd), 6) AS cache_savings_usd
-               FROM llm_partition_stats GROUP BY ALL)
+               FROM llm_partition_latest GROUP BY ALL)
            SELECT kind, model, coalesce(calls, 0) AS calls, coalesce(failed, 0) AS failed,
                   coalesce(cost_usd, 0) AS cost_usd, coalesce(cache_hits, 0) AS cache_hits,
                   coalesce(cache_savings_usd, 0) AS cache_savings_usd, p50_ms, p95_ms

@@ -16,6 +16,7 @@ are set, so a Dagster ``EnvVar`` can resolve the value at run time.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -26,9 +27,27 @@ from typing import Any
 from tardis_assets.lib.errors import ConfigError
 from tardis_assets.lib.market.tardis.schemas import DATA_TYPES
 from tardis_assets.lib.quality.rules import QualityRules
+from tardis_assets.lib.signals.settings import SignalSettings
 
 CONFIG_FILE = "tardis_assets.toml"
-DEFAULT_RAW_TYPES = ("trades", "quotes")
+# What the signal layer asks when: the fields of SignalSettings, set under [llm] (bar_seconds is
+# the market's). Their types and defaults are SignalSettings' own.
+SIGNAL_FIELDS: dict[str, type | tuple] = {
+    f.name: {"int": int, "float": (int, float), "float | None": (int, float), "str": str}[
+        str(f.type)
+    ]
+    for f in dataclasses.fields(SignalSettings)
+    if f.name != "bar_seconds"
+}
+# What make run ingests: every type the synthetic market makes, so the demo exercises the depth
+# path (L2 and snapshots), funding (the ticker) and quotes as real data would.
+DEFAULT_RAW_TYPES = (
+    "trades",
+    "quotes",
+    "book_snapshot_25",
+    "incremental_book_L2",
+    "derivative_ticker",
+)
 _ON = {"1", "on", "true", "yes"}
 _OFF = {"0", "off", "false", "no"}
 
@@ -61,7 +80,8 @@ class LLMSettings:
     provider: str | None  # None: holysheep when its key is set, else offline
     base_url: str | None
     routing_path: str | None
-    window_minutes: int
+    signals: Mapping[str, Any]  # fields of lib.signals.SignalSettings given in the file
+    batch: bool
     allow_in_sample: bool
     budget_run_usd: float | None
     budget_day_usd: float | None
@@ -119,7 +139,8 @@ _KNOWN: dict[str, dict[str, type | tuple]] = {
         "provider": str,
         "base_url": str,
         "routing": str,
-        "window_minutes": int,
+        "batch": bool,
+        **SIGNAL_FIELDS,
         "allow_in_sample": bool,
         "budget_run_usd": (int, float),
         "budget_day_usd": (int, float),
@@ -248,11 +269,17 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     if market.bar_seconds <= 0 or 86_400 % market.bar_seconds:
         raise ConfigError(f"{where}: bar_seconds={market.bar_seconds} must divide a day evenly")
 
+    signals = {k: v for k, v in llm.items() if k in SIGNAL_FIELDS}
+    try:
+        SignalSettings(**signals)  # a bad design or cadence fails here, naming the file
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [llm] {exc}") from None
     llm_settings = LLMSettings(
         provider=env.get("TARDIS_LLM_PROVIDER") or llm.get("provider") or None,
         base_url=env.get("TARDIS_LLM_BASE_URL") or llm.get("base_url") or None,
         routing_path=str(_path(base, llm["routing"])) if llm.get("routing") else None,
-        window_minutes=int(llm.get("window_minutes", 1)),
+        signals=signals,
+        batch=bool(llm.get("batch", False)),
         allow_in_sample=bool(llm.get("allow_in_sample", False)),
         budget_run_usd=llm.get("budget_run_usd"),
         budget_day_usd=llm.get("budget_day_usd"),

@@ -22,33 +22,53 @@ ticks AS (SELECT date, exchange, symbol, sum(rows) AS ticks, string_agg(DISTINCT
 b AS (SELECT date, exchange, symbol, count(*) AS bars FROM bars GROUP BY ALL),
 bt AS (SELECT date, exchange, symbol, CAST(sum(n_trades) AS BIGINT) AS trades,
               avg(total_return) AS pnl, avg(sharpe) AS sharpe
-       FROM backtest_summary WHERE run_id = ? GROUP BY ALL)
+       FROM backtest_summary WHERE run_id = ? GROUP BY ALL),
+tick AS ({tick_sql})
 SELECT days.date, ticks.exchange, ticks.symbol, ticks.source, coalesce(ticks.ticks, 0) AS ticks,
-       coalesce(b.bars, 0) AS bars, coalesce(bt.trades, 0) AS trades, bt.pnl, bt.sharpe
+       coalesce(b.bars, 0) AS bars, coalesce(bt.trades, 0) AS trades, bt.pnl, bt.sharpe,
+       tick.fills AS tick_fills, tick.pnl AS tick_pnl, tick.sharpe AS tick_sharpe
 FROM days JOIN ticks USING (date)
 LEFT JOIN b USING (date, exchange, symbol) LEFT JOIN bt USING (date, exchange, symbol)
+LEFT JOIN tick USING (date, exchange, symbol)
 ORDER BY days.date, ticks.exchange, ticks.symbol
 """
+# The tick-level replay of the same strategy (execution_summary), when it was materialized.
+TICK_SQL = """SELECT date, exchange, symbol, sum(n_fills) AS fills, avg(total_return) AS pnl,
+                     avg(sharpe) AS sharpe
+              FROM execution_summary WHERE run_id = ? GROUP BY ALL"""
+NO_TICKS = """SELECT NULL::DATE AS date, NULL AS exchange, NULL AS symbol, NULL::BIGINT AS fills,
+                     NULL::DOUBLE AS pnl, NULL::DOUBLE AS sharpe WHERE false"""
 
+# What each day's signals cost: the ledger (every call ever paid for the day's partitions, by
+# any run or process), and what the latest run of each partition needed and found cached.
 DAY_SQL = """
 WITH days AS (SELECT unnest(?::DATE[]) AS date),
-llm AS (SELECT date, sum(http_calls) AS llm_calls, sum(cache_hits) AS cache_hits,
-               sum(cost_usd) AS cost_usd, sum(cache_savings_usd) AS saved_usd
-        FROM llm_partition_stats GROUP BY date)
-SELECT days.date, coalesce(llm.llm_calls, 0) AS llm_calls,
-       coalesce(llm.cache_hits, 0) AS cache_hits, coalesce(llm.cost_usd, 0) AS cost_usd,
-       coalesce(llm.saved_usd, 0) AS saved_usd
-FROM days LEFT JOIN llm USING (date) ORDER BY days.date
+paid AS (SELECT day AS date, count(*) AS paid_calls, sum(cost_usd) AS cost_usd
+         FROM llm_calls GROUP BY ALL),
+latest AS (SELECT date, sum(http_calls) AS run_http, sum(cache_hits) AS cache_hits,
+                  sum(cache_savings_usd) AS saved_usd
+           FROM llm_partition_latest GROUP BY date)
+SELECT days.date, coalesce(paid.paid_calls, 0) AS llm_calls, coalesce(paid.cost_usd, 0) AS cost_usd,
+       coalesce(latest.run_http, 0) AS run_http, coalesce(latest.cache_hits, 0) AS cache_hits,
+       coalesce(latest.saved_usd, 0) AS saved_usd
+FROM days LEFT JOIN paid USING (date) LEFT JOIN latest USING (date) ORDER BY days.date
 """
 
 
-def instrument_summary(warehouse: Warehouse, days: Sequence[date], run_id: str) -> pl.DataFrame:
-    """One row per instrument and day: ticks, bars, and the default strategy's backtest."""
-    return warehouse.read(INSTRUMENT_SQL, [list(days), run_id])
+def instrument_summary(
+    warehouse: Warehouse, days: Sequence[date], run_id: str, tick_run_id: str | None = None
+) -> pl.DataFrame:
+    """One row per instrument and day: ticks, bars, the default strategy's bar backtest and,
+    when ``tick_run_id`` names a stored replay, the same strategy at tick level."""
+    if tick_run_id and warehouse.table_exists("execution_summary"):
+        sql = INSTRUMENT_SQL.replace("{tick_sql}", TICK_SQL)
+        return warehouse.read(sql, [list(days), run_id, tick_run_id])
+    return warehouse.read(INSTRUMENT_SQL.replace("{tick_sql}", NO_TICKS), [list(days), run_id])
 
 
 def day_summary(warehouse: Warehouse, days: Sequence[date]) -> pl.DataFrame:
-    """One row per day: what the LLM layer's latest runs needed and cost."""
+    """One row per day: the calls the day's signals were paid with (ledger) and their cost, and
+    what the latest runs sent and served from the cache."""
     return warehouse.read(DAY_SQL, [list(days)])
 
 
@@ -69,12 +89,16 @@ INSTRUMENT_COLUMNS: tuple[tuple[str, str, Formatter], ...] = (
     ("trades", "trades", _dash("{:,}")),
     ("PnL", "pnl", _dash("{:+.2%}")),
     ("Sharpe", "sharpe", _dash("{:.2f}")),
+    ("tick fills", "tick_fills", _dash("{:,}")),
+    ("tick PnL", "tick_pnl", _dash("{:+.2%}")),
+    ("tick Sharpe", "tick_sharpe", _dash("{:.2f}")),
 )
 DAY_COLUMNS: tuple[tuple[str, str, Formatter], ...] = (
     ("day", "date", _dash("{}")),
     ("LLM calls", "llm_calls", _dash("{:,}")),
-    ("cache hits", "cache_hits", _dash("{:,}")),
     ("cost USD", "cost_usd", _dash("{:.4f}")),
+    ("last run HTTP", "run_http", _dash("{:,}")),
+    ("cache hits", "cache_hits", _dash("{:,}")),
     ("saved USD", "saved_usd", _dash("{:.4f}")),
 )
 
@@ -95,11 +119,15 @@ def format_table(frame: pl.DataFrame, columns: Sequence[tuple[str, str, Formatte
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def summary_text(warehouse: Warehouse, days: Sequence[date], run_id: str) -> str:
+def summary_text(
+    warehouse: Warehouse, days: Sequence[date], run_id: str, tick_run_id: str | None = None
+) -> str:
     """Both tables, as the demo and `tardis-assets summary` print them."""
     return "\n\n".join(
         [
-            format_table(instrument_summary(warehouse, days, run_id), INSTRUMENT_COLUMNS),
+            format_table(
+                instrument_summary(warehouse, days, run_id, tick_run_id), INSTRUMENT_COLUMNS
+            ),
             format_table(day_summary(warehouse, days), DAY_COLUMNS),
         ]
     )

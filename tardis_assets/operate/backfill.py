@@ -9,6 +9,7 @@ definitions before anything is contacted, so bad input never submits half a back
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -18,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tardis_assets.defs.support.context import LLM_MODE_TAG
 from tardis_assets.operate.devserver import DevServer, DevServerError
 from tardis_assets.operate.graphql import BackfillInfo, DagsterGraphQL, GraphQLError
 
@@ -54,6 +56,7 @@ class BackfillRequest:
     start: date
     end: date
     assets: tuple[str, ...]  # the assets to backfill (default: every day-partitioned one)
+    tags: tuple[tuple[str, str], ...] = ()  # inherited by every run of the backfill
 
     @property
     def partition_names(self) -> list[str]:
@@ -279,6 +282,7 @@ def submit_and_wait(
         request.partition_names,
         assets,
         title=f"tardis-assets backfill {request.start}..{request.end}",
+        tags=dict(request.tags),
     )
     out(
         f"submitted backfill {backfill_id}: {len(request.partition_names)} day(s) "
@@ -325,6 +329,7 @@ def run_backfill(
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     out: Printer = print,
+    batch: bool = False,
 ) -> BackfillOutcome:
     """Validate, submit to ``url`` (or a server on the default port, or a temporary one), wait.
 
@@ -334,6 +339,8 @@ def run_backfill(
     Raises BackfillInputError (nothing submitted) or BackfillFailed (after printing the table).
     """
     request = local_request(start, end, select, registry)
+    if batch:
+        request = dataclasses.replace(request, tags=((LLM_MODE_TAG, "batch"),))
     if url is not None:
         with DagsterGraphQL(url) as client:
             if not client.is_up():
@@ -396,13 +403,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait for the end"
     )
+    parser.add_argument(
+        "--batch",
+        action="store_true",
+        help="send the missing LLM requests through the provider's Batch API (half price); an "
+        "interrupted batch resumes instead of paying twice",
+    )
 
 
 def run_from_args(args: argparse.Namespace, registry: Registry, out: Printer = print) -> int:
     """The CLI entry: one clear line on stderr and a non-zero exit code on any error."""
     try:
         run_backfill(
-            args.start, args.end, args.select, args.url, registry, timeout_s=args.timeout, out=out
+            args.start,
+            args.end,
+            args.select,
+            args.url,
+            registry,
+            timeout_s=args.timeout,
+            out=out,
+            batch=getattr(args, "batch", False),
         )
     except BackfillError as exc:
         print(f"backfill: {exc}", file=sys.stderr)

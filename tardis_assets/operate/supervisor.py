@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from tardis_assets.operate.proctree import alive, start_time
+from tardis_assets.operate.proctree import alive, descendants, start_time
 
 HOST_TAG, PID_TAG, START_TAG = "tardis/host", "tardis/pid", "tardis/pid_start"
 DEFAULT_MAX_WAIT_S = 600.0
@@ -49,6 +49,16 @@ _LIVE = (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRu
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 Printer = Callable[[str], None]
+
+
+def fd_printer(fd: int) -> Printer:
+    """A printer to file descriptor ``fd`` (a copy of the stderr the process had at the start).
+
+    Dagster's compute-log capture points fd 2 at a log file while a step runs and copies that file
+    to the real stderr from a tailer child; the watch kills that child before it exits, so a
+    sentence printed through fd 2 then would never reach the user's terminal.
+    """
+    return lambda line: os.write(fd, (line + "\n").encode()) and None
 
 
 def run_tags() -> dict[str, str]:
@@ -126,9 +136,17 @@ class _Watch:
         if run is not None and not run.is_finished:
             self.instance.report_run_failed(run, sentence)
         self.instance.event_log_storage.free_concurrency_slots_for_run(self.run_id)
+        # Helpers the run started (Dagster's compute-log tailers) would outlive an exit that
+        # skips their cleanup.
+        for pid in descendants(os.getpid()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.out(f"tardis-assets: {sentence}")
         sys.stdout.flush()
         sys.stderr.flush()
+        # The main thread may have queued for the slot again meanwhile (it polls); any later
+        # leftover belongs to a failed run, which the next run's reap frees.
+        self.instance.event_log_storage.free_concurrency_slots_for_run(self.run_id)
         os._exit(code)
 
     def signal_received(self) -> int | None:
@@ -177,7 +195,7 @@ def supervised(
     label: str,
     *,
     max_wait_s: float = DEFAULT_MAX_WAIT_S,
-    out: Printer = lambda line: print(line, file=sys.stderr),
+    out: Printer | None = None,
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """Yield (run id, tags) for a run the caller starts; watch it until the block ends.
 
@@ -192,7 +210,8 @@ def supervised(
     previous: int | None = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-    watch = _Watch(instance, run_id, label, max_wait_s, out, reader)
+    console = os.dup(sys.stderr.fileno())
+    watch = _Watch(instance, run_id, label, max_wait_s, out or fd_printer(console), reader)
     thread = threading.Thread(target=watch.loop, name="tardis-run-watch", daemon=True)
     thread.start()
     try:
@@ -204,3 +223,4 @@ def supervised(
             signal.set_wakeup_fd(previous)
         reader.close()
         writer.close()
+        os.close(console)

@@ -31,7 +31,13 @@ def test_defaults_need_no_file(tmp_path: Path) -> None:
     s = load_settings(env={}, cwd=tmp_path)
     assert s.source == "defaults"
     assert s.market.instruments == ("binance-futures:BTCUSDT",)
-    assert s.market.raw_types == ("trades", "quotes")
+    assert s.market.raw_types == (
+        "trades",
+        "quotes",
+        "book_snapshot_25",
+        "incremental_book_L2",
+        "derivative_ticker",
+    )
     assert s.data.lake == str(tmp_path / "data" / "lake")
     assert s.llm.provider is None and not s.schedules_on
 
@@ -42,7 +48,7 @@ def test_project_file_in_the_working_directory(tmp_path: Path) -> None:
     assert s.source == str(tmp_path / "tardis_assets.toml")
     assert len(s.market.instruments) == 3
     assert s.market.raw_types == ("trades", "quotes", "derivative_ticker")  # trades first
-    assert (s.market.bar_seconds, s.llm.window_minutes) == (300, 5)
+    assert (s.market.bar_seconds, s.llm.signals["window_minutes"]) == (300, 5)
     assert s.data.dir == tmp_path / "store"  # relative to the file's folder
     assert s.quality["instruments"]["deribit:BTC-PERPETUAL"]["bars"]["quiet_bars"]["max"] == 600
 

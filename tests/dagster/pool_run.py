@@ -18,6 +18,7 @@ from tardis_assets.defs.resources import (
     LLMResource,
     MarketResource,
     QualityResource,
+    SignalsConfig,
     WarehouseResource,
 )
 from tardis_assets.lib.errors import TardisAssetsError
@@ -32,7 +33,7 @@ def resources(data: Path, latency_s: float) -> dict[str, dg.ConfigurableResource
             cache_path=str(data / "cache.sqlite"),
             offline_latency_s=latency_s,
             max_concurrency=4,
-            window_minutes=5,
+            signals=SignalsConfig(window_minutes=5, cadence_windows=1),  # 288 asks: a long holder
         ),
         "quality": QualityResource(),
     }

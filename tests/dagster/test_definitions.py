@@ -1,15 +1,23 @@
+from pathlib import Path
+
 import dagster as dg
 
-from tardis_assets.definitions import defs
 from tardis_assets.defs.partitions import daily, daily_by_kind
+from tardis_assets.defs.registry import build_definitions
+from tardis_assets.lib.settings import DEFAULT_RAW_TYPES, load_settings
 
+# The code location for the built-in defaults (no project file in this folder).
+defs = build_definitions(load_settings(env={}, cwd=Path(__file__).parent))
+RAW = {f"raw_{t}" for t in DEFAULT_RAW_TYPES}
 EXPECTED = {
-    "raw_trades": daily,
-    "raw_quotes": daily,
+    **dict.fromkeys(RAW, daily),
     "news": daily,
     "bars": daily,
     "llm_signals": daily_by_kind,
     "backtest_results": daily,
+    "execution_results": daily,
+    "execution_range": None,
+    "latency_study": None,
     "llm_costs": None,
     "backtest_range": None,
     "strategy_optimization": None,
@@ -20,6 +28,9 @@ EXPECTED = {
 
 
 def test_definitions_load_and_validate():
+    from tardis_assets.definitions import defs as loaded  # what Dagster loads
+
+    dg.Definitions.validate_loadable(loaded)
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
@@ -34,11 +45,13 @@ def test_lineage_is_the_designed_chain():
     def parents(name):
         return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
 
-    assert parents("bars") == {"raw_trades", "raw_quotes"}
+    assert parents("bars") == RAW
     assert parents("llm_signals") == {"bars", "news"}
     assert parents("backtest_results") == {"bars", "llm_signals"}
     assert parents("risk_report") == {"backtest_results"}
     assert parents("llm_strategy_optimization") == {"bars", "llm_signals"}
+    assert parents("execution_results") == RAW | {"llm_signals"}
+    assert parents("latency_study") == RAW | {"llm_signals"}
 
 
 def test_no_asset_waits_for_a_single_writer():

@@ -15,14 +15,19 @@ from tardis_assets.lib.warehouse import Warehouse
 
 DAY = date(2025, 3, 1)
 # Columns that record *when* a write happened, not what was written.
-VOLATILE = {"raw_files": "ingested_at", "llm_partition_stats": "materialized_at"}
+VOLATILE = {
+    "raw_files": "ingested_at",
+    "llm_partition_latest": "materialized_at, run_id",
+    # measured latencies and request times differ run to run; what was paid does not
+    "llm_calls": "latency_ms, requested_at_us, run_id, call_id",
+}
 TABLES = [
     "raw_files",
     "news",
     "bars",
     "llm_signals",
     "llm_calls",
-    "llm_partition_stats",
+    "llm_partition_latest",
     "backtest_per_bar",
     "backtest_summary",
     "optimization_results",
@@ -55,10 +60,19 @@ def test_whole_graph_then_rerun_from_cache(registry, instance, resources, offlin
     assert first["llm_signals"][0] == 3 * 1440
     assert calls_after_first > 0
     assert first["llm_calls"][0] > 0
-    ok = wh.read(
-        "SELECT kind, count(*) FILTER (WHERE status = 'ok') AS ok FROM llm_signals GROUP BY kind"
+    # Every window has a row per kind; what was asked is recorded: sentiment per headline (no
+    # call without news), pattern and risk on the cadence, the latest answer in effect between.
+    rows = wh.read(
+        "SELECT kind, status, reason, count(*) AS n FROM llm_signals GROUP BY ALL ORDER BY ALL"
     )
-    assert dict(ok.iter_rows()) == {"sentiment": 1440, "pattern": 1440, "risk": 1440}
+    by = {(k, s, r): n for k, s, r, n in rows.iter_rows()}
+    assert sum(n for (k, _, _), n in by.items() if k == "sentiment") == 1440
+    assert by[("sentiment", "ok", "headlines")] > 0
+    assert by[("sentiment", "no_news", "no_news")] > 0
+    asked = 1440 // 15  # the default cadence: every 15 windows, from midnight
+    for kind in ("pattern", "risk"):
+        assert by[(kind, "ok", "schedule")] == asked
+        assert by[(kind, "not_asked", "between_asks")] == 1440 - asked
     # No signal may be usable before its window closed.
     early = wh.read(
         "SELECT count(*) AS n FROM llm_signals WHERE available_at < bar_start + INTERVAL 1 MINUTE"
@@ -79,16 +93,18 @@ def test_whole_graph_then_rerun_from_cache(registry, instance, resources, offlin
     materialize_days(registry, [DAY], resources, instance, report=lambda _: None)
     assert offline_server.request_count() == calls_after_first  # zero HTTP calls
     second = content_hashes(wh)
-    # Same rows everywhere; llm_partition_stats describes the latest run (now all cache hits), so
-    # only its row count must stay.
+    # Same rows everywhere; the latest stats describe the second run (all cache hits), so only
+    # their row count must stay. The ledger is what was paid: unchanged by a cached re-run.
     assert {t: n for t, (n, _) in second.items()} == {t: n for t, (n, _) in first.items()}
-    assert {t: h for t, h in second.items() if t != "llm_partition_stats"} == {
-        t: h for t, h in first.items() if t != "llm_partition_stats"
+    assert {t: h for t, h in second.items() if t != "llm_partition_latest"} == {
+        t: h for t, h in first.items() if t != "llm_partition_latest"
     }
     stats = wh.read(
-        "SELECT sum(http_calls) AS calls, sum(cache_hits) AS hits FROM llm_partition_stats"
+        "SELECT sum(http_calls) AS calls, sum(cache_hits) AS hits, sum(requests) AS asked "
+        "FROM llm_partition_latest"
     )
-    assert stats.row(0) == (0, 3 * 1440)
+    calls, hits, asked_total = stats.row(0)
+    assert calls == 0 and hits == asked_total > 0
 
 
 @pytest.mark.parametrize(

@@ -42,9 +42,11 @@ def test_canary_key_is_never_stored_or_logged(
         )
         key = dg.MultiPartitionKey({"date": DAY, "kind": "sentiment"})
         run_layers(registry, ["llm_signals"], key, run_resources, instance, "DEBUG")
-        assert server.request_count() > 1440  # some requests were retried after injected 500s
+        requests = server.request_count()
 
     wh = resources["warehouse"].warehouse()
+    calls = wh.read("SELECT count(*) AS n, sum(attempts) AS tries FROM llm_calls").row(0)
+    assert requests > calls[0] > 0  # some calls were retried after injected 500s
     errors = wh.read("SELECT count(*) AS n FROM llm_calls WHERE attempts > 1")["n"][0]
     assert errors > 0  # the echoing error bodies really were received
     # Every text column of every view of the catalog, queried (Parquet compresses strings).

@@ -3,6 +3,7 @@ sentence, and SIGTERM stops it. Holder and waiter are real processes on one real
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -52,13 +53,22 @@ def day_of_bars(home: Path, tmp_path: Path, monkeypatch) -> Iterator[Path]:
 
 def start(data: Path, home: Path, kind: str, latency: float, max_wait: float) -> subprocess.Popen:
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(REPO)}
+    # Its own process group: killing it kills the log tailers Dagster starts beside a run too.
     return subprocess.Popen(
         [sys.executable, str(DRIVER), str(data), DAY, kind, str(latency), str(max_wait)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """kill -9 of the process and everything it started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
 
 
 def wait_for(predicate, what: str, timeout_s: float = 120.0) -> None:
@@ -74,13 +84,12 @@ def pool_info(home: Path):
 
 
 def test_kill_9_inside_a_pool_step_does_not_block_the_next_run(home: Path, day_of_bars: Path):
-    holder = start(day_of_bars, home, "sentiment", latency=0.5, max_wait=600)
+    holder = start(day_of_bars, home, "pattern", latency=0.5, max_wait=600)
     wait_for(lambda: pool_info(home).claimed_slots, "the holder to claim the llm slot")
     (dead_run,) = {s.run_id for s in pool_info(home).claimed_slots}
-    holder.kill()
-    holder.wait(timeout=30)
+    kill_group(holder)
     # Without a fix the slot stays claimed by the dead run and this run waits for ever.
-    second = start(day_of_bars, home, "pattern", latency=0, max_wait=120)
+    second = start(day_of_bars, home, "risk", latency=0, max_wait=120)
     out, err = second.communicate(timeout=300)
     assert second.returncode == 0, err[-2000:]
     assert "run succeeded" in out
@@ -92,7 +101,7 @@ def test_kill_9_inside_a_pool_step_does_not_block_the_next_run(home: Path, day_o
 
 
 def test_a_waiting_run_gives_up_with_one_sentence(home: Path, day_of_bars: Path):
-    holder = start(day_of_bars, home, "sentiment", latency=0.5, max_wait=600)
+    holder = start(day_of_bars, home, "pattern", latency=0.5, max_wait=600)
     try:
         wait_for(lambda: pool_info(home).claimed_slots, "the holder to claim the llm slot")
         waiter = start(day_of_bars, home, "risk", latency=0, max_wait=2)
@@ -106,12 +115,11 @@ def test_a_waiting_run_gives_up_with_one_sentence(home: Path, day_of_bars: Path)
         pending = [s for s in pool_info(home).pending_steps if s.run_id != _holder_run(home)]
         assert pending == []  # the waiter removed its claim on the way out
     finally:
-        holder.kill()
-        holder.wait(timeout=30)
+        kill_group(holder)
 
 
 def test_sigterm_stops_a_waiting_run(home: Path, day_of_bars: Path):
-    holder = start(day_of_bars, home, "sentiment", latency=0.5, max_wait=600)
+    holder = start(day_of_bars, home, "pattern", latency=0.5, max_wait=600)
     try:
         wait_for(lambda: pool_info(home).claimed_slots, "the holder to claim the llm slot")
         holder_run = _holder_run(home)
@@ -125,12 +133,27 @@ def test_sigterm_stops_a_waiting_run(home: Path, day_of_bars: Path):
         _, err = waiter.communicate(timeout=30)
         assert waiter.returncode == 128 + signal.SIGTERM, err[-2000:]
         assert "stopped by SIGTERM" in err and "Traceback" not in err
+        # It took its helpers with it: no log tailer of the waiting run is left behind.
+        assert processes_mentioning(waiting_run) == []
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert instance.get_run_by_id(waiting_run).status == dg.DagsterRunStatus.FAILURE
         assert all(s.run_id != waiting_run for s in pool_info(home).pending_steps)
     finally:
-        holder.kill()
-        holder.wait(timeout=30)
+        kill_group(holder)
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of live processes that name ``text`` (a run id in a log file path)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmd:
+                found.append(cmd)
+    return found
 
 
 def _holder_run(home: Path) -> str:

@@ -30,7 +30,10 @@ def small_definitions() -> dg.Definitions:
         market=dataclasses.replace(settings.market, synthetic_trades_per_day=E2E_TRADES_PER_DAY),
         # Always the loopback stand-in: no key, no network, no spend in tests.
         llm=dataclasses.replace(
-            settings.llm, provider="offline", base_url=None, window_minutes=E2E_WINDOW_MINUTES
+            settings.llm,
+            provider="offline",
+            base_url=None,
+            signals={**settings.llm.signals, "window_minutes": E2E_WINDOW_MINUTES},
         ),
     )
     # One Definitions object at module scope: Dagster refuses a module holding two.

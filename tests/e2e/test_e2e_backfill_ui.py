@@ -60,11 +60,11 @@ def e2e_registry() -> Registry:
 def warehouse_counts(data: Path) -> dict[str, int]:
     """Rows per lake table and in the raw trades view, read through the catalog's views.
 
-    ``llm_partition_runs`` keeps one file per run by design (run history); its view of the
-    latest run per partition, ``llm_partition_stats``, is counted instead.
+    ``llm_partition_stats`` keeps one file per run by design (run history); its view of the
+    latest run per partition, ``llm_partition_latest``, is counted instead.
     """
     wh = Warehouse.at(data / "lake", data / "warehouse.duckdb")
-    names = [t.name for t in TABLES if t.name != "llm_partition_runs"] + ["llm_partition_stats"]
+    names = [t.name for t in TABLES if t.name != "llm_partition_stats"] + ["llm_partition_latest"]
     counts = {
         name: int(wh.read(f"SELECT count(*) AS n FROM {name}")["n"][0])
         for name in names

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tardis_assets.lib.llm import KINDS, SignalRequest
+from tardis_assets.lib.llm import KINDS, Question, SignalRequest
 
 # Recent bars (after every model cutoff in the default routing table).
 BAR0_US = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp() * 1_000_000)
@@ -45,4 +45,22 @@ def make_requests(
                     headlines,
                 )
             )
+    return out
+
+
+def make_questions(n_bars: int, kinds: tuple[str, ...] = ("pattern", "risk")) -> list[Question]:
+    """Packed window questions for n_bars consecutive minutes (pack label: 8 bars each)."""
+    from tardis_assets.lib.llm.guard import bar_date
+    from tardis_assets.lib.llm.packing import window_item
+
+    out = []
+    for kind in kinds:
+        for req in make_requests(n_bars, kinds=(kind,)):
+            item = window_item(req.exchange, req.symbol, req.bar_start_us, req.window_us,
+                               req.features)  # fmt: skip
+            n = (req.bar_start_us - BAR0_US) // MINUTE_US
+            out.append(
+                Question(kind, item, req.bar_start_us, req.bar_start_us + req.window_us,
+                         bar_date(req.bar_start_us), pack=f"{kind}|{n // 8}")
+            )  # fmt: skip
     return out

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import duckdb
 from llm_testkit import make_requests
 
 from tardis_assets.lib.llm import (
-    LLM_CALLS_DDL,
     GatewayConfig,
     OfflineServer,
-    ledger_frame,
     ping,
     run_signals,
     run_signals_batch,
@@ -44,24 +41,3 @@ def test_ping_ok_and_failure():
     dead = ping(GatewayConfig(base_url=srv.base_url, request_timeout_s=1.0))
     assert not dead.ok and "connection" in (dead.error or "")
     assert "FAIL" in dead.line()
-
-
-def test_ledger_roundtrip_through_duckdb(tmp_path):
-    with OfflineServer() as srv:
-        cfg = GatewayConfig(base_url=srv.base_url, cache_path=tmp_path / "c.sqlite")
-        first = run_signals(cfg, make_requests(10))
-        second = run_signals(cfg, make_requests(10))
-    frame = ledger_frame(first.ledger + second.ledger)
-    conn = duckdb.connect(str(tmp_path / "w.duckdb"), config={"python_enable_replacements": False})
-    try:
-        conn.execute(LLM_CALLS_DDL)
-        conn.register("ledger_view", frame.to_arrow())
-        conn.execute("INSERT INTO llm_calls SELECT * FROM ledger_view")
-        cols = [d[0] for d in conn.execute("SELECT * FROM llm_calls LIMIT 0").description]
-        rows = conn.execute("SELECT * FROM llm_calls").fetchall()
-    finally:
-        conn.close()
-    assert cols == list(frame.columns)
-    assert len(rows) == 60  # 30 requests per run: 30 sent, then 30 served from the cache
-    hits = [dict(zip(cols, r, strict=True)) for r in rows if r[cols.index("cache_hit")]]
-    assert len(hits) == 30 and all(h["cost_usd"] == 0 for h in hits)

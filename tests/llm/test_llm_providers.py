@@ -11,7 +11,7 @@ from llm_testkit import make_requests
 from tardis_assets.lib.llm import GatewayConfig, OfflineServer, ping, run_signals
 from tardis_assets.lib.llm.providers import (
     PROVIDERS,
-    ProviderError,
+    ProviderConfigError,
     api_key_for,
     default_provider,
     resolve,
@@ -31,7 +31,7 @@ def test_builtin_providers_and_defaults():
     assert local.base_url == "http://gpu-box:8000/v1" and local.cache_identity == local.base_url
     off = resolve(GatewayConfig(provider="offline", base_url="http://127.0.0.1:5/v1"))
     assert off.cache_identity == "offline"
-    with pytest.raises(ProviderError, match="needs a base_url"):
+    with pytest.raises(ProviderConfigError, match="needs a base_url"):
         resolve(GatewayConfig(provider="local"))
 
 

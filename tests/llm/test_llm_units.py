@@ -14,8 +14,8 @@ from llm_testkit import BAR0_US, MINUTE_US
 from tardis_assets.lib.llm import SignalRequest
 from tardis_assets.lib.llm.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from tardis_assets.lib.llm.budget import Budget
-from tardis_assets.lib.llm.cache import cache_key, cache_key_from_parts
 from tardis_assets.lib.llm.guard import allowed
+from tardis_assets.lib.llm.keys import cache_key, cache_key_from_parts
 from tardis_assets.lib.llm.limiter import TokenBucket
 from tardis_assets.lib.llm.prompts import build_messages, parse_user_payload
 from tardis_assets.lib.llm.retry import backoff_s, parse_retry_after, should_retry, status_error
@@ -281,7 +281,8 @@ def test_stand_in_honors_response_format_and_echoes_any_model():
                 body["response_format"] = fmt
             resp = httpx.post(f"{srv.base_url}/chat/completions", json=body).json()
             assert resp["model"] == "any-model-name"
-            assert set(resp["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"}
+            assert {"prompt_tokens", "completion_tokens", "total_tokens"} <= set(resp["usage"])
+            assert resp["usage"]["prompt_tokens_details"] == {"cached_tokens": 0}
             assert parse_answer("risk", resp["choices"][0]["message"]["content"]).value == 0.25
         bad = httpx.post(
             f"{srv.base_url}/chat/completions",

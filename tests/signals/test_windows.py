@@ -2,19 +2,16 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
+from signals_testkit import day_bars as make_bars
 
-from tardis_assets.lib.features.bars import bars_from_trades
-from tardis_assets.lib.features.indicators import with_indicators
-from tardis_assets.lib.features.windows import windows
-from tardis_assets.lib.market.synthetic import SyntheticMarket
+from tardis_assets.lib.signals.windows import windows
 
 DAY = date(2025, 3, 1)
 
 
 @pytest.fixture(scope="module")
 def day_bars():
-    market = SyntheticMarket(trades_per_day=5_000)
-    return with_indicators(bars_from_trades(market.trades("x", "BTCUSDT", DAY), 60, DAY))
+    return make_bars(DAY, exchange="x")
 
 
 def news(*rows):
@@ -44,6 +41,7 @@ def test_one_window_per_bar_with_its_headlines(day_bars):
     by_start = {w.start_us: w for w in items}
     five = int(datetime(2025, 3, 1, 0, 5, tzinfo=UTC).timestamp() * 1e6)
     assert by_start[five].headlines == ("BTC rallies",)
+    assert by_start[five].headline_times_us == (five + 30_000_000,)
     assert by_start[five].end_us == five + 60_000_000
     assert sum(len(w.headlines) for w in items) == 1
 

@@ -17,7 +17,7 @@ from tardis_assets.lib.backtest.tables import BACKTEST_PER_BAR, BACKTEST_SUMMARY
 from tardis_assets.lib.errors import MissingInputError
 from tardis_assets.lib.features.tables import BARS
 from tardis_assets.lib.llm import KINDS
-from tardis_assets.lib.tables import LLM_SIGNALS
+from tardis_assets.lib.signals import LLM_SIGNALS
 
 StrategyConfig = params_config(
     "StrategyConfig",

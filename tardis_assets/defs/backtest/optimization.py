@@ -1,20 +1,32 @@
 """Range-level research assets: parameter sweeps with overfitting controls, and walk-forward."""
 
 import dagster as dg
+import polars as pl
 from pydantic import Field
 
-from tardis_assets.defs.backtest.ranges import RangeConfig, load_range
-from tardis_assets.defs.resources import WarehouseResource
+from tardis_assets.defs.backtest.ranges import RangeConfig, load_range, resolve_instrument
+from tardis_assets.defs.resources import LLMResource, MarketResource, WarehouseResource
 from tardis_assets.defs.support.failures import RETRY, expected_failures
+from tardis_assets.defs.support.metadata import plain_metadata
 from tardis_assets.defs.support.params_config import params_config
 from tardis_assets.defs.support.range_report import range_report, report_result
-from tardis_assets.lib.backtest import ExecutionParams
+from tardis_assets.lib.backtest import ExecutionParams, LLMStrategyParams
 from tardis_assets.lib.backtest.reports import (
+    AssetReport,
     llm_optimization_report,
     optimization_report,
     walk_forward_report,
 )
 from tardis_assets.lib.errors import MissingInputError
+from tardis_assets.lib.execution import (
+    ExecutionConfig,
+    bar_vs_tick,
+    gap_metadata,
+    lake_market,
+    params_from_rows,
+)
+from tardis_assets.lib.execution.tables import BAR_VS_TICK
+from tardis_assets.lib.warehouse import Warehouse
 
 _RangeExecution = params_config(
     "RangeExecutionConfig",
@@ -111,6 +123,11 @@ class LLMSweepConfig(RangeConfig):
     holding_bars: list[int] = Field(default_factory=lambda: [5, 10, 15, 30, 60])
     max_risk: list[float] = Field(default_factory=lambda: [0.5, 0.8, 1.0])
     cscv_splits: int = 16
+    bar_vs_tick_top: int = Field(
+        default=3,
+        description="the best N combinations replayed at tick level beside the bar engine "
+        "(0: off); the gap is the price of the bar approximation",
+    )
 
     def grid(self) -> dict[str, list]:
         return {
@@ -133,7 +150,11 @@ class LLMSweepConfig(RangeConfig):
     ),
 )
 def llm_strategy_optimization(
-    context: dg.AssetExecutionContext, config: LLMSweepConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: LLMSweepConfig,
+    market: MarketResource,
+    llm: LLMResource,
+    warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     with expected_failures("llm_strategy_optimization"):
         wh = warehouse.warehouse()
@@ -153,13 +174,44 @@ def llm_strategy_optimization(
             ),
         )
         context.log.info(f"{label}: {report.metadata.get('n_combinations')} combinations")
+        extra = _sweep_top(report)
+        if config.bar_vs_tick_top > 0:
+            gaps = _bar_vs_tick(wh, config, report, bars, signals, market, llm)
+            wh.write(BAR_VS_TICK, {"run_id": run_id}, gaps.with_columns(run_id=pl.lit(run_id)))
+            meta = gap_metadata(gaps)
+            extra["bar_vs_tick"] = dg.MetadataValue.md(str(meta.pop("bar_vs_tick_markdown")))
+            extra.update(plain_metadata(meta))
         return report_result(
             report,
             label,
             ("sharpe_heatmap", "Sharpe of the top two parameters"),
-            _sweep_top(report),
+            extra,
             skip=("top_n_markdown",),
         )
+
+
+def _bar_vs_tick(
+    wh: Warehouse,
+    config: LLMSweepConfig,
+    report: AssetReport,
+    bars: pl.DataFrame,
+    signals: pl.DataFrame,
+    market: MarketResource,
+    llm: LLMResource,
+) -> pl.DataFrame:
+    """The best combinations replayed at tick level beside their bar backtest."""
+    exchange, symbol = resolve_instrument(wh, config)
+    days = sorted(set(bars["date"].to_list()))
+    try:
+        data = lake_market(wh.lake.root, exchange, symbol, days)
+    except ValueError as exc:
+        raise MissingInputError(
+            f"no ticks of {exchange}:{symbol} for the tick replay of the best combinations: {exc}",
+            remedy="Materialize the raw layers for the range, or set bar_vs_tick_top to 0.",
+        ) from exc
+    top = report.tables["optimization_top"].head(config.bar_vs_tick_top)
+    engine = ExecutionConfig(bar_seconds=market.bar_seconds, window_seconds=llm.window_minutes * 60)
+    return bar_vs_tick(bars, signals, params_from_rows(top, LLMStrategyParams()), data, engine)
 
 
 class WalkForwardConfig(DualMAGridConfig):

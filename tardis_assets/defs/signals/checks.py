@@ -1,7 +1,12 @@
-"""Blocking checks on signals: coverage of ok answers and values inside their schema's range.
+"""Blocking checks on signals: coverage of answers, values inside their schema's range, and no
+signal available before its prompt window closed.
 
-A single-run backfill evaluates the check once for a whole range of (day, kind) partitions, so
-the check judges every partition of the run and fails if any one fails, naming it.
+Coverage is judged on what the latest run of each partition asked (its stats: ok answers over
+questions asked), not on windows: with the cadence design most pattern and risk windows are not
+asked by design. When coverage is too low the check's description is the partition's one
+sentence (look-ahead refusal, budget cap, provider down, broken answers), the same the asset
+logged and the CLI prints. A single-run backfill evaluates the check once for a range of (day,
+kind) partitions, so it judges each and fails if any fails, naming it.
 """
 
 from datetime import date
@@ -12,19 +17,20 @@ from tardis_assets.defs.partitions import daily_by_kind
 from tardis_assets.defs.resources import LLMResource, WarehouseResource
 from tardis_assets.defs.signals.assets import llm_signals
 from tardis_assets.lib.llm import VALUE_RANGES
+from tardis_assets.lib.signals import coverage_failure
 from tardis_assets.lib.warehouse import Warehouse
 
 
-def partition_stats(wh: Warehouse, day: date, kind: str, window_minutes: int) -> dict[str, int]:
+def row_problems(wh: Warehouse, day: date, kind: str, window_minutes: int) -> dict[str, int]:
     lo, hi = VALUE_RANGES[kind]
     return wh.read(
         """SELECT count(*) AS windows,
-                   count(*) FILTER (WHERE status = 'ok') AS ok,
-                   count(*) FILTER (WHERE status = 'ok' AND NOT (value BETWEEN ? AND ?))
-                       AS out_of_range,
-                   count(*) FILTER (WHERE status = 'ok'
-                       AND available_at < bar_start + to_minutes(?::BIGINT)) AS early
-            FROM llm_signals WHERE kind = ? AND date = ?""",
+                  count(*) FILTER (WHERE status = 'ok') AS ok_rows,
+                  count(*) FILTER (WHERE status = 'ok' AND NOT (value BETWEEN ? AND ?))
+                      AS out_of_range,
+                  count(*) FILTER (WHERE status = 'ok'
+                      AND available_at < bar_start + to_minutes(?::BIGINT)) AS early
+           FROM llm_signals WHERE kind = ? AND date = ?""",
         [lo, hi, window_minutes, kind, day],
     ).row(0, named=True)
 
@@ -34,8 +40,8 @@ def partition_stats(wh: Warehouse, day: date, kind: str, window_minutes: int) ->
     blocking=True,
     partitions_def=daily_by_kind,
     description=(
-        "share of bar windows with status ok >= min_ok_share; every value within range; no "
-        "signal available before its prompt window closed"
+        "ok answers / questions asked >= min_ok_share in the partition's latest run; every "
+        "value within range; no signal available before its prompt window closed"
     ),
 )
 def llm_signals_coverage(
@@ -43,25 +49,40 @@ def llm_signals_coverage(
 ) -> dg.AssetCheckResult:
     wh = warehouse.warehouse()
     metadata: dict[str, object] = {"min_ok_share": float(llm.min_ok_share)}
-    failed: list[str] = []
+    sentences: list[str] = []
     for text in context.partition_keys:
         key = daily_by_kind.get_partition_key_from_str(str(text))
         day, kind = date.fromisoformat(key.keys_by_dimension["date"]), key.keys_by_dimension["kind"]
-        stats = partition_stats(wh, day, kind, llm.window_minutes)
-        share = stats["ok"] / stats["windows"] if stats["windows"] else 0.0
+        stats = wh.read(
+            "SELECT * FROM llm_partition_latest WHERE date = ? AND kind = ?", [day, kind]
+        )
+        rows = row_problems(wh, day, kind, llm.window_minutes)
         prefix = "" if len(context.partition_keys) == 1 else f"{text} "
+        asked = int(stats["requests"].sum()) if stats.height else 0
+        ok = int(stats["ok"].sum()) if stats.height else 0
         metadata.update(
             {
-                f"{prefix}windows": stats["windows"],
-                f"{prefix}ok_share": float(share),
-                f"{prefix}out_of_range": stats["out_of_range"],
-                f"{prefix}available_before_window": stats["early"],
+                f"{prefix}windows": rows["windows"],
+                f"{prefix}asked": asked,
+                f"{prefix}ok_share": ok / asked if asked else 1.0,
+                f"{prefix}out_of_range": rows["out_of_range"],
+                f"{prefix}available_before_window": rows["early"],
             }
         )
-        if share < llm.min_ok_share or stats["out_of_range"] or stats["early"]:
-            failed.append(str(text))
+        if not rows["windows"]:
+            sentences.append(f"llm_signals {text}: no signal rows stored")
+            continue
+        failure = coverage_failure(stats, llm.min_ok_share)
+        if failure is not None:
+            sentences.append(failure.sentence())
+        if rows["out_of_range"] or rows["early"]:
+            sentences.append(
+                f"llm_signals {text}: {rows['out_of_range']} values outside "
+                f"[{VALUE_RANGES[kind][0]}, {VALUE_RANGES[kind][1]}] and {rows['early']} "
+                "signals available before their window closed (a bug: report it)"
+            )
     return dg.AssetCheckResult(
-        passed=bool(context.partition_keys) and not failed,
+        passed=bool(context.partition_keys) and not sentences,
         metadata=metadata,
-        description=f"failing partitions: {', '.join(failed)}" if failed else None,
+        description=" ".join(sentences) or None,
     )

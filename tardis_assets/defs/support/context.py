@@ -6,6 +6,16 @@ from datetime import date
 
 import dagster as dg
 
+# A run (or a whole backfill, whose runs inherit its tags) with this tag set to "batch" sends its
+# missing LLM requests through the provider's Batch API: `tardis-assets backfill --batch`.
+LLM_MODE_TAG = "tardis/llm_mode"
+
+
+def llm_mode(context: dg.AssetExecutionContext, batch_by_default: bool) -> str:
+    """'batch' when the resource says so or the run was tagged for it, else 'online'."""
+    tagged = context.run.tags.get(LLM_MODE_TAG)
+    return "batch" if batch_by_default or tagged == "batch" else "online"
+
 
 def run_days(context: dg.AssetCheckExecutionContext | dg.AssetExecutionContext) -> list[date]:
     """The UTC days of a run's partitions: one for a single partition, several for a range run

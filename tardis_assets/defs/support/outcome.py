@@ -41,9 +41,14 @@ def stop_reason(result: dg.ExecuteInProcessResult, partition: str | None) -> Run
             name = evaluation.asset_check_key.name
             where = evaluation.partition or partition
             prefix = f"{name} {where}" if where else name
+            description = evaluation.description or "failed"
+            asset = evaluation.asset_check_key.asset_key.to_user_string()
+            # A sentence that already names its asset and partition is shown as it is.
+            sentence = (
+                description if description.startswith(f"{asset} ") else (f"{prefix}: {description}")
+            )
             return RunStopped(
-                f"{prefix}: {evaluation.description or 'failed'}",
-                facts={"check": evaluation.asset_check_key.to_user_string()},
+                sentence, facts={"check": evaluation.asset_check_key.to_user_string()}
             )
     for event in result.get_step_failure_events():
         data = event.step_failure_data

@@ -17,24 +17,37 @@ import pydantic
 P = TypeVar("P")
 
 
-def params_fields(params_cls: type) -> dict[str, Any]:
+def params_fields(params_cls: type, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     """pydantic field definitions (type, default) of a parameters dataclass."""
     hints = typing.get_type_hints(params_cls)
-    return {f.name: (hints[f.name], f.default) for f in dataclasses.fields(params_cls)}
+    return {
+        f.name: (hints[f.name], f.default)
+        for f in dataclasses.fields(params_cls)
+        if f.name not in exclude
+    }
 
 
 def params_config(
-    name: str, params_cls: type[P], doc: str, base: type[dg.Config] = dg.Config
+    name: str,
+    params_cls: type[P],
+    doc: str,
+    base: type[dg.Config] = dg.Config,
+    exclude: tuple[str, ...] = (),
 ) -> type[dg.Config]:
-    """A ``dg.Config`` subclass with exactly the dataclass's fields and defaults, plus
-    ``params()`` returning the validated dataclass."""
+    """A ``dg.Config`` subclass with the dataclass's fields and defaults (minus ``exclude``,
+    which come from elsewhere), plus ``params(**given)`` returning the validated dataclass."""
 
-    def params(self: dg.Config) -> P:
+    def params(self: dg.Config, **given: Any) -> P:
         names = {f.name for f in dataclasses.fields(params_cls)}  # type: ignore[arg-type]
-        return params_cls(**{k: v for k, v in self.model_dump().items() if k in names})
+        own = {k: v for k, v in self.model_dump().items() if k in names}
+        return params_cls(**{**own, **given})
 
     model = pydantic.create_model(  # type: ignore[call-overload]
-        name, __base__=base, __doc__=doc, __module__=base.__module__, **params_fields(params_cls)
+        name,
+        __base__=base,
+        __doc__=doc,
+        __module__=base.__module__,
+        **params_fields(params_cls, exclude),
     )
     model.params = params
     return model

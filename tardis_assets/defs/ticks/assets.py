@@ -29,23 +29,24 @@ from tardis_assets.lib.market.raw_partition import (
     stage_instrument,
 )
 from tardis_assets.lib.market.tables import NEWS, RAW_FILES, RAW_QUALITY
-from tardis_assets.lib.market.tardis import write_parquet
-
-# Types the synthetic market can make; others are simply absent on days without a file.
-SYNTHETIC = ("trades", "quotes")
+from tardis_assets.lib.market.tardis import ingest_batches
 
 
 def _synthetic_writer(market: MarketResource) -> SyntheticWriter | None:
-    """Writes a synthetic day of a type into a staging file, or None in the real-data setup."""
+    """Streams a synthetic day of a type into a staging file (bounded memory, the same rules as
+    a file), or None in the real-data setup. Types the synthetic market does not make
+    (liquidations, options) are absent on days without a file."""
     if not market.synthetic_when_missing:
         return None
+    from tardis_assets.lib.market.synthetic import SYNTHETIC_TYPES, record_batches
+
     world = market.synthetic()
 
     def write(data_type: str, exchange: str, symbol: str, day: date, staging: Path):
-        if data_type not in SYNTHETIC:
+        if data_type not in SYNTHETIC_TYPES:
             return None
-        frame = getattr(world, data_type)(exchange, symbol, day)
-        return write_parquet(frame, data_type, staging)
+        rows = record_batches(world, data_type, exchange, symbol, day)
+        return ingest_batches(rows, data_type, staging, day=day)
 
     return write
 

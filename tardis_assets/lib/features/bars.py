@@ -8,6 +8,9 @@ Bars are keyed by the exchange ``timestamp`` (when the trade happened), floored 
 Within a bar the order of trades is (``timestamp``, ``seq``): exchange time, then arrival order
 among the many trades that share one timestamp, so ``open`` and ``close`` are the first and the
 last trade as the exchange reported them, whatever order a scan of the files returns.
+Sums (volume, notional, buy and sell volume) are added in that same order, one trade after the
+other: a parallel float sum depends on how threads split the rows, so a re-run would store bars
+that differ in the last bits and every content hash downstream would move.
 Minutes without trades are filled so every day has a complete grid: open=high=low=close=previous
 close, zero volume and trades. Minutes before the day's first trade are dropped (no price yet).
 """
@@ -53,6 +56,21 @@ def with_arrival_order(frame: F) -> F:
     return frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(SEQ))
 
 
+def ordered_sum(expr: pl.Expr) -> pl.Expr:
+    """Sum of ``expr``'s non-null values added one by one in the group's row order (0 if none).
+
+    A prefix sum is sequential by construction, unlike ``sum``/``mean``, whose result depends on
+    how rows are split across threads; rows must be in (``timestamp``, ``seq``) order already.
+    """
+    return expr.drop_nulls().cum_sum().last().fill_null(0.0)
+
+
+def ordered_mean(expr: pl.Expr) -> pl.Expr:
+    """Mean of ``expr``'s non-null values from ``ordered_sum`` (null if there are none)."""
+    count = expr.drop_nulls().len()
+    return pl.when(count > 0).then(ordered_sum(expr) / count)
+
+
 def bar_us(bar_seconds: int) -> int:
     """A bar's length in µs; a bar must divide a UTC day evenly."""
     if bar_seconds <= 0 or 86_400 % bar_seconds:
@@ -69,18 +87,19 @@ def bars_plan(trades: pl.LazyFrame, bar_seconds: int = 60, day: date | None = No
     buy = pl.col("side") == "buy"
     sell = pl.col("side") == "sell"
     return (
-        trades.with_columns(bar=(pl.col("timestamp") // step) * step)
-        .group_by("exchange", "symbol", "bar")
+        trades.sort("exchange", "symbol", *ORDER, maintain_order=True)
+        .with_columns(bar=(pl.col("timestamp") // step) * step)
+        .group_by("exchange", "symbol", "bar", maintain_order=True)
         .agg(
-            open=pl.col("price").sort_by(ORDER).first(),
+            open=pl.col("price").first(),
             high=pl.col("price").max(),
             low=pl.col("price").min(),
-            close=pl.col("price").sort_by(ORDER).last(),
-            volume=pl.col("amount").sum(),
-            notional=(pl.col("price") * pl.col("amount")).sum(),
+            close=pl.col("price").last(),
+            volume=ordered_sum(pl.col("amount")),
+            notional=ordered_sum(pl.col("price") * pl.col("amount")),
             trades=pl.len().cast(pl.Int64),
-            buy_volume=pl.col("amount").filter(buy).sum(),
-            sell_volume=pl.col("amount").filter(sell).sum(),
+            buy_volume=ordered_sum(pl.col("amount").filter(buy)),
+            sell_volume=ordered_sum(pl.col("amount").filter(sell)),
         )
         .with_columns(
             bar_start=pl.col("bar").cast(pl.Datetime("us", "UTC")),

@@ -8,7 +8,8 @@ Bars are keyed like the trade bars, by the exchange ``timestamp`` floored to the
 "close" values are the last observation in the bar in (``timestamp``, ``seq``) order: exchange
 time, then arrival order (the lake's ``seq``) among rows that share a timestamp. Quotes or levels
 with a missing side carry no spread, mid or imbalance: they are skipped rather than counted as
-zero. ``attach_microstructure`` joins whatever types are present onto bars and leaves the
+zero. Means are ordered sums (see ``bars.ordered_sum``) so a re-run stores the same bits.
+``attach_microstructure`` joins whatever types are present onto bars and leaves the
 columns of absent types null, so a day without quotes still builds.
 """
 
@@ -18,7 +19,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from tardis_assets.lib.features.bars import bar_us, with_arrival_order
+from tardis_assets.lib.features.bars import bar_us, ordered_mean, with_arrival_order
 from tardis_assets.lib.features.tables import BARS
 from tardis_assets.lib.market.tardis.schemas import SEQ
 
@@ -70,9 +71,9 @@ def quote_features(quotes: Frame, bar_seconds: int = 60) -> Frame:
     return _per_bar(
         quotes,
         bar_seconds,
-        spread.mean().alias("spread_mean"),
+        ordered_mean(spread).alias("spread_mean"),
         _last(spread).alias("spread_close"),
-        mid.mean().alias("mid_mean"),
+        ordered_mean(mid).alias("mid_mean"),
         _last(mid).alias("mid_close"),
     )
 
@@ -88,7 +89,7 @@ def book_imbalance_features(snapshots: Frame, bar_seconds: int = 60) -> Frame:
     return _per_bar(
         snapshots,
         bar_seconds,
-        imbalance.mean().alias("book_imbalance_mean"),
+        ordered_mean(imbalance).alias("book_imbalance_mean"),
         _last(imbalance).alias("book_imbalance_close"),
     )
 

@@ -1,29 +1,35 @@
-"""Durable response cache and day-spend store in one SQLite file (WAL mode).
+"""Durable response cache, spend journal, claims and day spend in one SQLite file (WAL mode).
 
-Why SQLite WAL: every response is committed the moment it arrives (a kill -9 loses no paid
-answer: a committed WAL frame survives the process), several processes can share the file
-(readers never block, writers queue on the lock with a busy timeout), and primary-key lookups
-run at well over 50k/s from a single connection. `synchronous=NORMAL` trades durability against
-power loss (not process death) for speed, which is the right trade for a cache of paid answers
-that can, at worst, be bought again.
+Why SQLite WAL: every answer is committed the moment it arrives (a kill -9 loses no stored
+answer: a committed WAL frame survives the process), several processes share the file (readers
+never block, writers queue on the lock with a busy timeout), and primary-key lookups run at well
+over 50k/s from a single connection. `synchronous=NORMAL` trades durability against power loss
+(not process death) for speed: at worst an answer is bought again.
 
-Only successful, validated answers are stored: failures are never cached.
+Tables: `responses` (validated answers only; failures are never cached), `journal` (one row per
+sent call, the ledger's source, see journal.py), `claims` (who is sending what, with a lease),
+`batches` (Batch API jobs, so an interrupted batch resumes) and `day_spend` (USD per UTC day,
+for the daily budget). A `Commit` writes answers, journal rows, spend and claim releases in one
+transaction: what was paid is recorded exactly when what it bought is.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-_SCHEMA = """
+from tardis_assets.lib.errors import StorageError
+from tardis_assets.lib.llm import journal
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
     record TEXT NOT NULL,
@@ -33,66 +39,90 @@ CREATE TABLE IF NOT EXISTS day_spend (
     day TEXT PRIMARY KEY,
     usd REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    lease_until_us INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_key TEXT PRIMARY KEY,
+    identity TEXT NOT NULL,
+    file_id TEXT,
+    batch_id TEXT,
+    status TEXT NOT NULL,
+    updated_us INTEGER NOT NULL
+) WITHOUT ROWID;
 """
-
-
-def _canon(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-@functools.lru_cache(maxsize=256)
-def _canon_str(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-def cache_key(
-    identity: str,
-    model: str,
-    messages: list[dict[str, str]],
-    params: dict[str, Any],
-    schema: dict[str, Any],
-    prompt_version: str,
-) -> str:
-    """sha256 of canonical JSON of everything that shapes the answer (never the api key)."""
-    return cache_key_from_parts(
-        identity, model, _canon(messages), _canon(params), _canon(schema), prompt_version
-    )
-
-
-def cache_key_from_parts(
-    identity: str,
-    model: str,
-    messages_json: str,
-    params_json: str,
-    schema_json: str,
-    prompt_version: str,
-) -> str:
-    """Same key as `cache_key` from parts already in canonical JSON (sorted keys, compact).
-
-    The hot path serializes the messages once per request and reuses the text for the keys of
-    every model in the chain and for the request body.
-    """
-    text = (
-        '{"base_url":' + _canon_str(identity)
-        + ',"messages":' + messages_json
-        + ',"model":' + _canon_str(model)
-        + ',"params":' + params_json
-        + ',"prompt_version":' + _canon_str(prompt_version)
-        + ',"schema":' + schema_json
-        + "}"
-    )  # fmt: skip
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
+    + journal.JOURNAL_SCHEMA
+)
 
 _SETUP_ATTEMPTS = 40  # ~40 s of waiting in all, then the error surfaces
 
+GRANTED = "granted"
+HELD = "held"
+ANSWERED = "answered"
 
-class CacheError(RuntimeError):
+
+class CacheError(StorageError):
     """The cache file cannot be opened or is corrupt; the message names the file."""
 
 
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass
+class Commit:
+    """One durable step of a run: answers bought, the journal rows that paid for them, the
+    spend for the daily budget, and the claims it ends.
+
+    `rows()` serializes it on the caller's thread: the writer thread then only runs SQL, so it
+    does not queue behind the event loop for the GIL.
+    """
+
+    answers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    journal: list[journal.JournalRow] = field(default_factory=list)
+    spend: tuple[date, float] | None = None
+    release: list[str] = field(default_factory=list)
+    owner: str = ""
+
+    def empty(self) -> bool:
+        return not (self.answers or self.journal or self.release) and not (
+            self.spend and self.spend[1] > 0
+        )
+
+    def rows(self) -> Rows:
+        now = now_us()
+        spend = (
+            [(self.spend[0].isoformat(), self.spend[1])] if self.spend and self.spend[1] > 0 else []
+        )
+        return Rows(
+            [(k, json.dumps(r, separators=(",", ":")), now) for k, r in self.answers],
+            journal.params(self.journal),
+            spend,
+            [(k, self.owner) for k in self.release],
+        )
+
+
+@dataclass
+class Rows:
+    """A Commit as SQL parameters (several merge into one transaction)."""
+
+    answers: list[tuple[str, str, int]] = field(default_factory=list)
+    journal: list[tuple[Any, ...]] = field(default_factory=list)
+    spend: list[tuple[str, float]] = field(default_factory=list)
+    release: list[tuple[str, str]] = field(default_factory=list)
+
+    def extend(self, other: Rows) -> None:
+        self.answers += other.answers
+        self.journal += other.journal
+        self.spend += other.spend
+        self.release += other.release
+
+
 class ResponseCache:
-    """One connection per process (or per run); use as a context manager to close it."""
+    """One connection per process (or per thread); use as a context manager to close it."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -142,6 +172,7 @@ class ResponseCache:
             raise
         self._conn.execute("COMMIT")
 
+    # ------------------------------------------------------------------ answers
     def get(self, key: str) -> dict[str, Any] | None:
         row = self._conn.execute("SELECT record FROM responses WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
@@ -170,27 +201,41 @@ class ResponseCache:
         spends: list[tuple[date, float]] | None = None,
     ) -> None:
         """Store answers (and paid USD per day) in one transaction; a key is never rewritten."""
-        day_usd = [s for s in [*(spends or []), *([spend] if spend else [])] if s[1] > 0]
-        if not items and not day_usd:
+        commits = [Commit(answers=items, spend=spend)]
+        commits += [Commit(spend=s) for s in spends or []]
+        self.apply(commits)
+
+    def apply(self, commits: Sequence[Commit]) -> None:
+        """Write several commits in one transaction."""
+        rows = Rows()
+        for commit in commits:
+            if not commit.empty():
+                rows.extend(commit.rows())
+        self.write_rows(rows)
+
+    def write_rows(self, rows: Rows) -> None:
+        """One transaction for prepared rows (the group writer's unit of work)."""
+        if not (rows.answers or rows.journal or rows.spend or rows.release):
             return
-        now = time.time_ns() // 1000
+        day_usd: dict[str, float] = {}
+        for day, usd in rows.spend:
+            day_usd[day] = day_usd.get(day, 0.0) + usd
         with self._write() as conn:
-            if items:
+            if rows.answers:
                 conn.executemany(
                     "INSERT OR IGNORE INTO responses (key, record, created_us) VALUES (?, ?, ?)",
-                    [(k, json.dumps(r, separators=(",", ":")), now) for k, r in items],
+                    rows.answers,
                 )
+            if rows.journal:
+                conn.executemany(journal.INSERT, rows.journal)
             if day_usd:
                 conn.executemany(
                     "INSERT INTO day_spend (day, usd) VALUES (?, ?) "
                     "ON CONFLICT(day) DO UPDATE SET usd = usd + excluded.usd",
-                    [(d.isoformat(), usd) for d, usd in day_usd],
+                    list(day_usd.items()),
                 )
-
-    def add_spend(self, day: date, usd: float) -> None:
-        """Add paid USD to a day's total (persisted across runs for the daily budget)."""
-        if usd > 0:
-            self.put_many([], (day, usd))
+            if rows.release:
+                conn.executemany("DELETE FROM claims WHERE key = ? AND owner = ?", rows.release)
 
     def day_spent(self, day: date) -> float:
         row = self._conn.execute(
@@ -203,3 +248,103 @@ class ResponseCache:
 
     def keys(self) -> set[str]:
         return {k for (k,) in self._conn.execute("SELECT key FROM responses")}
+
+    # ------------------------------------------------------------------ claims
+    def claim(
+        self, wanted: Sequence[tuple[str, Sequence[str]]], owner: str, lease_s: float
+    ) -> dict[str, tuple[str, Any]]:
+        """Claim questions before sending them, in one transaction.
+
+        `wanted` holds (claim key, every cache key that would answer it). Per claim key the
+        verdict is (GRANTED, None), (HELD, lease end in µs) when another owner's lease is live,
+        or (ANSWERED, record) when an answer arrived meanwhile.
+        """
+        now = now_us()
+        until = now + int(lease_s * 1e6)
+        verdicts: dict[str, tuple[str, Any]] = {}
+        with self._write() as conn:
+            for i in range(0, len(wanted), 400):
+                chunk = wanted[i : i + 400]
+                cache_keys = [k for _, keys in chunk for k in keys]
+                marks = ",".join("?" * len(cache_keys))
+                answered = dict(
+                    conn.execute(
+                        f"SELECT key, record FROM responses WHERE key IN ({marks})", cache_keys
+                    ).fetchall()
+                )
+                names = [c for c, _ in chunk]
+                held = {
+                    k: (o, u)
+                    for k, o, u in conn.execute(
+                        "SELECT key, owner, lease_until_us FROM claims WHERE key IN "
+                        f"({','.join('?' * len(names))})",
+                        names,
+                    ).fetchall()
+                }
+                grant = []
+                for name, keys in chunk:
+                    record = next((answered[k] for k in keys if k in answered), None)
+                    other = held.get(name)
+                    if record is not None:
+                        verdicts[name] = (ANSWERED, json.loads(record))
+                    elif other is not None and other[0] != owner and other[1] > now:
+                        verdicts[name] = (HELD, other[1])
+                    else:
+                        verdicts[name] = (GRANTED, None)
+                        grant.append((name, owner, until))
+                conn.executemany(
+                    "INSERT OR REPLACE INTO claims (key, owner, lease_until_us) VALUES (?, ?, ?)",
+                    grant,
+                )
+        return verdicts
+
+    def renew(self, owner: str, lease_s: float) -> None:
+        """Extend every lease `owner` holds (the holder is alive)."""
+        until = now_us() + int(lease_s * 1e6)
+        with self._write() as conn:
+            conn.execute("UPDATE claims SET lease_until_us = ? WHERE owner = ?", (until, owner))
+
+    def drop_claims(self, owner: str) -> None:
+        """A run ends: whatever it still claims is free again."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+
+    def claim_leases(self, names: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """Current (owner, lease end) of the given claim keys that are still claimed."""
+        out: dict[str, tuple[str, int]] = {}
+        for i in range(0, len(names), 500):
+            chunk = list(names[i : i + 500])
+            rows = self._conn.execute(
+                "SELECT key, owner, lease_until_us FROM claims WHERE key IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            out.update((k, (o, u)) for k, o, u in rows)
+        return out
+
+    # ------------------------------------------------------------------ journal and batches
+    def journal_rows(
+        self, day: date | None = None, kind: str | None = None
+    ) -> list[journal.JournalRow]:
+        return journal.read(self._conn, day, kind)
+
+    def batch_record(self, batch_key: str) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT identity, file_id, batch_id, status FROM batches WHERE batch_key = ?",
+            (batch_key,),
+        ).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("identity", "file_id", "batch_id", "status"), row, strict=True))
+
+    def record_batch(
+        self, batch_key: str, identity: str, file_id: str | None, batch_id: str | None, status: str
+    ) -> None:
+        """Remember how far a batch got (uploaded, created, imported): its resume point."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO batches "
+                "(batch_key, identity, file_id, batch_id, status, updated_us) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (batch_key, identity, file_id, batch_id, status, now_us()),
+            )

@@ -1,9 +1,10 @@
-"""Group commit for the response cache: durable before a job counts as done, off the loop.
+"""Group commit for the cache: durable before a call counts as done, and off the event loop.
 
-Each answer is committed before its request is reported done (so whatever a run acknowledged
-survives a kill -9), but commits run in one writer thread on their own SQLite connection:
-while one transaction is being written, newly arrived answers queue and go into the next one.
-Under load that turns hundreds of tiny commits per second into a few larger ones, and the
+Each answer (with the journal row that paid for it) is committed before its question is
+reported done, so whatever a run acknowledged survives a kill -9; claims are committed before
+their call is sent. Both run in one writer thread on its own SQLite connection: while one
+transaction is being written, newly arrived commits and claims queue and go into the next one.
+Under load that turns hundreds of tiny transactions per second into a few larger ones, and the
 event loop never blocks on disk (a WAL checkpoint can stall for milliseconds).
 """
 
@@ -11,62 +12,96 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from datetime import date
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tardis_assets.lib.llm.cache import ResponseCache
-
-_Item = tuple[list[tuple[str, dict[str, Any]]], tuple[date, float] | None]
+from tardis_assets.lib.llm.cache import Commit, ResponseCache, Rows
 
 
 class GroupWriter:
-    """Use inside one event loop; `await write(...)` returns once the data is committed."""
+    """Use inside one event loop; every method returns once its data is committed."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, owner: str, lease_s: float) -> None:
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="llm-cache")
         self._cache: ResponseCache = self._executor.submit(ResponseCache, path).result()
-        self._pending: list[tuple[_Item, asyncio.Future[None]]] = []
+        self.owner = owner
+        self.lease_s = lease_s
+        self._commits: list[tuple[Rows, asyncio.Future[None]]] = []
+        self._claims: list[tuple[Sequence[tuple[str, Sequence[str]]], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self.commits = 0
 
-    async def write(
-        self, items: list[tuple[str, dict[str, Any]]], spend: tuple[date, float] | None
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._pending.append(((items, spend), fut))
+    def _kick(self) -> None:
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
+
+    async def write(self, commit: Commit) -> None:
+        """Commit answers, journal rows, spend and claim releases together."""
+        if commit.empty():
+            return
+        commit.owner = self.owner
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._commits.append((commit.rows(), fut))
+        self._kick()
         # Not shielded: a cancelled waiter leaves the commit running (the flusher owns it).
         await fut
 
+    async def claim(
+        self, wanted: Sequence[tuple[str, Sequence[str]]]
+    ) -> dict[str, tuple[str, Any]]:
+        """Claim (key, answering cache keys) pairs; see ResponseCache.claim for the verdicts."""
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._claims.append((wanted, fut))
+        self._kick()
+        return await fut
+
+    async def renew(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._cache.renew, self.owner, self.lease_s)
+
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                await loop.run_in_executor(self._executor, self._commit, [b for b, _ in batch])
-            except Exception as exc:  # the caller sees the real error
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            self.commits += 1
-            for _, fut in batch:
-                if not fut.done():
-                    fut.set_result(None)
-
-    def _commit(self, batch: list[_Item]) -> None:
-        items = [kv for its, _ in batch for kv in its]
-        by_day: dict[date, float] = {}
-        for _, spend in batch:
-            if spend is not None and spend[1] > 0:
-                by_day[spend[0]] = by_day.get(spend[0], 0.0) + spend[1]
-        self._cache.put_many(items, spends=list(by_day.items()))
+        while self._commits or self._claims:
+            commits, self._commits = self._commits, []
+            claims, self._claims = self._claims, []
+            if commits:
+                merged = Rows()
+                for rows, _ in commits:
+                    merged.extend(rows)
+                try:
+                    await loop.run_in_executor(self._executor, self._cache.write_rows, merged)
+                    self.commits += 1
+                    _resolve(commits, None)
+                except Exception as exc:  # the caller sees the real error
+                    _fail(commits, exc)
+            if claims:
+                merged = [pair for wanted, _ in claims for pair in wanted]
+                try:
+                    verdicts = await loop.run_in_executor(
+                        self._executor, self._cache.claim, merged, self.owner, self.lease_s
+                    )
+                    for wanted, fut in claims:
+                        if not fut.done():
+                            fut.set_result({name: verdicts[name] for name, _ in wanted})
+                except Exception as exc:
+                    _fail(claims, exc)
 
     async def aclose(self) -> None:
         if self._flusher is not None:
             await self._flusher
+        self._executor.submit(self._cache.drop_claims, self.owner).result()
         self._executor.submit(self._cache.close).result()
         self._executor.shutdown(wait=True)
+
+
+def _resolve(items: list[tuple[Any, asyncio.Future[Any]]], value: Any) -> None:
+    for _, fut in items:
+        if not fut.done():
+            fut.set_result(value)
+
+
+def _fail(items: list[tuple[Any, asyncio.Future[Any]]], exc: Exception) -> None:
+    for _, fut in items:
+        if not fut.done():
+            fut.set_exception(exc)

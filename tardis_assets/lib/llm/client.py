@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from tardis_assets.lib.llm.retry import AttemptError, redact, status_error
+from tardis_assets.lib.llm.usage import Usage, parse_usage
 
 
 def make_transport(
@@ -66,10 +67,13 @@ class ChatResponse:
     model: str | None
     content: str | None
     finish_reason: str | None
-    usage: dict[str, int] | None
+    usage: Usage | None
+    # The provider answered a repeated Idempotency-Key with its stored completion.
+    replayed: bool = False
 
 
-def _parse_completion(raw: bytes) -> ChatResponse:
+def parse_completion(raw: bytes, replayed: bool = False) -> ChatResponse:
+    """A completion body reduced to a ChatResponse; unreadable bodies are AttemptErrors."""
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -83,22 +87,13 @@ def _parse_completion(raw: bytes) -> ChatResponse:
         raise AttemptError(
             "malformed response (no choices[0].message)", retryable=True, billed=True
         ) from None
-    usage = data.get("usage")
-    clean_usage = None
-    if isinstance(usage, dict):
-        try:
-            clean_usage = {
-                "prompt_tokens": int(usage["prompt_tokens"]),
-                "completion_tokens": int(usage["completion_tokens"]),
-            }
-        except (KeyError, TypeError, ValueError):
-            clean_usage = None
     model = data.get("model")
     return ChatResponse(
         model=model if isinstance(model, str) else None,
         content=content if isinstance(content, str) else None,
         finish_reason=choice.get("finish_reason"),
-        usage=clean_usage,
+        usage=parse_usage(data.get("usage")),
+        replayed=replayed,
     )
 
 
@@ -170,4 +165,4 @@ class ChatClient:
             err.message = redact(err.message, self._api_key)
             err.args = (err.message,)
             raise err
-        return _parse_completion(raw)
+        return parse_completion(raw, resp.headers.get("idempotent-replayed") == "true")

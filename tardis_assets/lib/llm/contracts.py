@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 KINDS: tuple[str, ...] = ("sentiment", "pattern", "risk")
 # The range of a signal's value per kind (pattern: BUY=1, HOLD=0, SELL=-1), shared by the
@@ -137,6 +138,12 @@ class GatewayConfig:
     # HTTP transport: "aiohttp" (httpx API over aiohttp, fastest measured) or "httpx".
     transport: str = "aiohttp"
     temperature: float = 0.0
+    # One payer per request: a call's questions are claimed in the shared cache before it is
+    # sent. The lease is renewed every third of its length while the holder lives; another
+    # process waits for the holder's answer (polling every claim_poll_s) and takes a claim
+    # over once its lease has expired (a killed holder's lease simply runs out).
+    claim_lease_s: float = 30.0
+    claim_poll_s: float = 0.25
 
 
 @dataclass
@@ -172,3 +179,76 @@ class Progress:
             f"cost ${self.cost_usd:.4f} cache_hits {self.cache_hits} http {self.http_requests} "
             f"failed {self.failed}"
         )
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question answered and cached on its own (a headline, or one window of one kind).
+
+    `item` is what the model judges; its canonical JSON (without packing ids) is the question's
+    cache identity, so the same headline asked for two instruments or two days is one answer.
+    Questions with the same `pack` label may be sent together in one call, in order.
+    """
+
+    kind: str
+    item: Mapping[str, Any]
+    bar_start_us: int  # the window the question is asked for: the look-ahead guard's date
+    asked_at_us: int  # when a live system could send it (the end of its window)
+    day: date  # the partition whose ledger pays for it
+    pack: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Question.kind must be one of {KINDS}, got {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one Question got: a validated value, or a failure status with value None."""
+
+    key: str  # cache key of the chain's primary model (the question's request_hash)
+    kind: str
+    status: str
+    value: float | None
+    confidence: float | None
+    label: str | None
+    model: str | None
+    model_cutoff: date | None
+    latency_ms: float | None
+    available_at_us: int | None  # asked_at of the call that answered + its latency
+    cache_hit: bool
+    waited: bool  # answered by another process that held the claim
+    error: str | None
+    model_requested: str
+    paid_usd: float  # this question's share of its call, when it was paid
+
+
+@dataclass
+class ModelTotals:
+    """What one model cost in one run (sent calls only)."""
+
+    calls: int = 0
+    attempts: int = 0
+    cost_usd: float = 0.0
+    tokens_in: int = 0
+    tokens_cached: int = 0
+    tokens_out: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class AskReport:
+    """A run over Questions: answers in question order, and what the run sent and paid."""
+
+    answers: list[Answer]
+    calls: int  # calls sent (= journal rows written by this run)
+    http_requests: int
+    cache_hits: int
+    waited: int
+    cost_usd: float
+    not_sent: int
+    by_model: dict[str, ModelTotals]
+    breakers: dict[str, str]  # model -> breaker state at the end of the run
+    breakers_opened: dict[str, int]
+    last_error: str | None  # last provider error of the run (redacted)
+    run_id: str

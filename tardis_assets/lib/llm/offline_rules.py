@@ -145,12 +145,28 @@ def risk(features: dict[str, Any]) -> dict[str, Any]:
 
 
 def answer(payload: dict[str, Any]) -> dict[str, Any]:
-    """The rule answer for a parsed prompt payload (see prompts.user_payload)."""
+    """The rule answer for a parsed prompt payload (prompts.user_payload, or a packed
+    document with `items` from packing.packed_messages: one answer per item, with its id)."""
     kind = payload.get("kind")
+    if "items" in payload:
+        items = payload["items"]
+        if not isinstance(items, list):
+            raise ValueError("'items' must be a list")
+        return {"items": [{"id": str(it.get("id")), **_item(kind, it)} for it in items]}
     if kind == "sentiment":
         return sentiment(list(payload.get("untrusted_headlines") or []))
     if kind == "pattern":
         return pattern(dict(payload.get("features") or {}))
     if kind == "risk":
         return risk(dict(payload.get("features") or {}))
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def _item(kind: Any, item: dict[str, Any]) -> dict[str, Any]:
+    if kind == "sentiment":
+        return sentiment([str(item.get("untrusted_headline", ""))])
+    if kind == "pattern":
+        return pattern(dict(item.get("features") or {}))
+    if kind == "risk":
+        return risk(dict(item.get("features") or {}))
     raise ValueError(f"unknown kind {kind!r}")

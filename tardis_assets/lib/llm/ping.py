@@ -12,17 +12,17 @@ from dataclasses import dataclass
 
 from tardis_assets.lib.llm import contracts as c
 from tardis_assets.lib.llm.client import ChatClient
-from tardis_assets.lib.llm.gateway import run_in_loop
 from tardis_assets.lib.llm.prompts import build_messages
 from tardis_assets.lib.llm.providers import (
     ROUTING,
-    ProviderError,
+    ProviderConfigError,
     api_key_for,
     resolve,
     secrets,
 )
 from tardis_assets.lib.llm.retry import AttemptError, redact
 from tardis_assets.lib.llm.routing import load_routing
+from tardis_assets.lib.llm.runtime import run_in_loop
 from tardis_assets.lib.llm.schemas import SchemaError, parse_answer, response_format
 
 _PING_BAR_US = 1_767_225_600_000_000  # 2026-01-01T00:00Z
@@ -55,7 +55,7 @@ async def ping_async(config: c.GatewayConfig, model: str | None = None) -> PingR
     pname = config.provider
     if pname == ROUTING:
         if info is None:
-            raise ProviderError(f"model {model_id!r} is not in the routing table")
+            raise ProviderConfigError(f"model {model_id!r} is not in the routing table")
         pname = info.provider
     endpoint = resolve(config, pname)
     api_key = api_key_for(config, pname)

@@ -45,7 +45,8 @@ _SYSTEM = (
 )
 
 
-def _clean(value: float | None) -> float | None:
+def clean_number(value: float | None) -> float | None:
+    """Finite floats as they are; NaN and infinities become null (JSON has no NaN)."""
     if value is None:
         return None
     val = float(value)
@@ -65,7 +66,7 @@ def user_payload(req: SignalRequest) -> dict[str, Any]:
             "start_utc": start.isoformat().replace("+00:00", "Z"),
             "minutes": round(req.window_us / 60_000_000, 6),
         },
-        "features": {k: _clean(req.features[k]) for k in sorted(req.features)},
+        "features": {k: clean_number(req.features[k]) for k in sorted(req.features)},
         "untrusted_headlines": headlines,
     }
 

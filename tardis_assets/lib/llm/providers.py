@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tardis_assets.lib.errors import ConfigError
 from tardis_assets.lib.llm.contracts import GatewayConfig
 
 
@@ -18,6 +19,9 @@ class Provider:
     base_url: str | None
     key_env: str | None
     supports_batch: bool
+    # Answers a repeated Idempotency-Key with the stored completion, unbilled (the stand-in
+    # does). Then a call resumed after a crash is paid, and journaled, exactly once.
+    replays_idempotent: bool = False
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -26,12 +30,12 @@ PROVIDERS: dict[str, Provider] = {
     "deepseek": Provider("deepseek", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", False),
     # vLLM / Ollama / any OpenAI-compatible server: the URL comes from configuration.
     "local": Provider("local", None, "LOCAL_LLM_API_KEY", False),
-    "offline": Provider("offline", None, None, True),
+    "offline": Provider("offline", None, None, True, replays_idempotent=True),
 }
 
 
-class ProviderError(ValueError):
-    """The provider configuration is unusable."""
+class ProviderConfigError(ConfigError):
+    """The provider configuration is unusable (unknown provider, missing URL)."""
 
 
 @dataclass(frozen=True)
@@ -56,16 +60,16 @@ def resolve(config: GatewayConfig, name: str | None = None, require_url: bool = 
     """
     pname = name or config.provider
     if pname == ROUTING:
-        raise ProviderError("provider 'routing' is resolved per model: pass a provider name")
+        raise ProviderConfigError("provider 'routing' is resolved per model: pass a provider name")
     if pname not in PROVIDERS:
-        raise ProviderError(f"unknown LLM provider {pname!r}; known: {sorted(PROVIDERS)}")
+        raise ProviderConfigError(f"unknown LLM provider {pname!r}; known: {sorted(PROVIDERS)}")
     prov = PROVIDERS[pname]
     explicit = (config.base_urls or {}).get(pname) or (
         config.base_url if pname == config.provider else None
     )
     url = explicit or prov.base_url
     if not url and not (pname == "offline" and not require_url):
-        raise ProviderError(f"LLM provider {pname!r} needs a base_url in the configuration")
+        raise ProviderConfigError(f"LLM provider {pname!r} needs a base_url in the configuration")
     url = (url or "").rstrip("/")
     # The offline port changes every run; its answers do not, so its identity is a constant.
     identity = "offline" if pname == "offline" else url

@@ -27,12 +27,14 @@ from tenacity import (
     stop_before_delay,
 )
 
+from tardis_assets.lib.errors import ProviderError
+
 RETRY_STATUSES = frozenset({408, 409, 429})
 
 T = TypeVar("T")
 
 
-class AttemptError(Exception):
+class AttemptError(ProviderError):
     """One failed HTTP attempt; `message` never contains request headers or keys."""
 
     def __init__(
@@ -46,7 +48,6 @@ class AttemptError(Exception):
         billed: bool = False,
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.retryable = retryable
         self.status_code = status_code
         self.retry_after_s = retry_after_s

@@ -13,10 +13,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from tardis_assets.lib.errors import ConfigError
 from tardis_assets.lib.llm.contracts import KINDS
 
 
-class RoutingError(ValueError):
+class RoutingError(ConfigError):
     """The routing file is invalid; the message names the file and the entry."""
 
 
@@ -28,6 +29,7 @@ class ModelInfo:
     provider: str
     price_in: float
     price_out: float
+    price_cached_in: float
     batch_discount: float
     cutoff: date
     json_schema: bool
@@ -35,9 +37,17 @@ class ModelInfo:
     rps: float
     tpm: float
 
-    def cost(self, tokens_in: int, tokens_out: int, batch: bool = False) -> float:
-        """USD for a call, from per-million-token prices."""
-        usd = (tokens_in * self.price_in + tokens_out * self.price_out) / 1_000_000
+    def cost(self, tokens_in: int, tokens_out: int, batch: bool = False, cached: int = 0) -> float:
+        """USD for a call, from per-million-token prices.
+
+        `tokens_in` counts every prompt token (as providers report it); `cached` of them are
+        billed at the cached-input rate instead of the input rate.
+        """
+        usd = (
+            (tokens_in - cached) * self.price_in
+            + cached * self.price_cached_in
+            + tokens_out * self.price_out
+        ) / 1_000_000
         return usd * self.batch_discount if batch else usd
 
 
@@ -84,8 +94,13 @@ def _model(source: str, model_id: str, raw: Any) -> ModelInfo:
         val = raw[key]
         if not isinstance(val, typ) or (typ is not bool and isinstance(val, bool)):
             raise RoutingError(f"{source}: [models.{model_id!r}] {key}={val!r} has a wrong type")
-    for key in ("price_in", "price_out", "batch_discount"):
-        if raw[key] < 0:
+    cached = raw.get("price_cached_in", raw["price_in"])
+    if isinstance(cached, bool) or not isinstance(cached, int | float):
+        raise RoutingError(
+            f"{source}: [models.{model_id!r}] price_cached_in={cached!r} has a wrong type"
+        )
+    for key in ("price_in", "price_out", "batch_discount", "price_cached_in"):
+        if raw.get(key, cached) < 0:
             raise RoutingError(f"{source}: [models.{model_id!r}] {key} must be >= 0")
     for key in ("max_concurrency", "rps", "tpm"):
         if raw[key] <= 0:
@@ -95,6 +110,7 @@ def _model(source: str, model_id: str, raw: Any) -> ModelInfo:
         provider=raw["provider"],
         price_in=float(raw["price_in"]),
         price_out=float(raw["price_out"]),
+        price_cached_in=float(cached),
         batch_discount=float(raw["batch_discount"]),
         cutoff=raw["cutoff"],
         json_schema=raw["json_schema"],

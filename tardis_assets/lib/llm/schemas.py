@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from tardis_assets.lib.errors import ProviderError
+
 PATTERN_LABELS: dict[str, float] = {"BUY": 1.0, "HOLD": 0.0, "SELL": -1.0}
 
 _RATIONALE = {"type": "string", "maxLength": 400}
@@ -50,7 +52,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-class SchemaError(ValueError):
+class SchemaError(ProviderError):
     """The model's answer is not valid for the kind's schema."""
 
 
@@ -83,8 +85,8 @@ def _number(obj: dict[str, Any], key: str, lo: float, hi: float) -> float:
     return val
 
 
-def parse_answer(kind: str, content: str | None) -> Parsed:
-    """Parse and validate the assistant message content; raise SchemaError with the reason."""
+def load_object(content: str | None) -> dict[str, Any]:
+    """The answer text as a JSON object, or SchemaError saying why not."""
     if content is None or not content.strip():
         raise SchemaError("empty answer")
     try:
@@ -93,6 +95,16 @@ def parse_answer(kind: str, content: str | None) -> Parsed:
         raise SchemaError(f"answer is not valid JSON ({exc.msg} at char {exc.pos})") from None
     if not isinstance(obj, dict):
         raise SchemaError(f"answer must be a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def parse_answer(kind: str, content: str | None) -> Parsed:
+    """Parse and validate the assistant message content; raise SchemaError with the reason."""
+    return validate_object(kind, load_object(content))
+
+
+def validate_object(kind: str, obj: dict[str, Any]) -> Parsed:
+    """Validate one answer object against the kind's schema (strict: never clamped)."""
     schema = SCHEMAS[kind]
     missing = [k for k in schema["required"] if k not in obj]
     if missing:

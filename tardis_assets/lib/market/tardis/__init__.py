@@ -15,6 +15,7 @@ from tardis_assets.lib.market.tardis.download import (
 from tardis_assets.lib.market.tardis.errors import TardisFileError
 from tardis_assets.lib.market.tardis.ingest import (
     IngestResult,
+    ingest_batches,
     ingest_file,
     read_file,
     write_parquet,
@@ -41,6 +42,7 @@ __all__ = [
     "download_allowed",
     "download_day",
     "find_input",
+    "ingest_batches",
     "ingest_file",
     "lake_path",
     "lake_view_sql",

@@ -29,7 +29,7 @@ try:  # ISA-L is optional (the fast inflate); its stream errors are input errors
 except ImportError:  # pragma: no cover - isal is a dependency, but keep the reader importable
     IsalError = None  # type: ignore[assignment, misc]
 
-from tardis_assets.lib.market.tardis.arrow_csv import open_csv_stream
+from tardis_assets.lib.market.tardis.arrow_csv import open_csv_stream, with_sequence
 from tardis_assets.lib.market.tardis.duck import ingest_connection, sql_string, translate_error
 from tardis_assets.lib.market.tardis.errors import TardisFileError
 from tardis_assets.lib.market.tardis.header import (
@@ -104,20 +104,31 @@ def _copy_fast(
     Returns None when the file is not clean (a parse error or a broken row rule): the precise
     path then redoes it and names the line.
     """
-    query = f"SELECT * FROM csv_stream WHERE {row_filter_sql(data_type, day)}"
     try:
         with open_csv_stream(src, data_type, gz) as stream:
-            con.register("csv_stream", stream)
-            try:
-                con.sql(f"COPY ({query}) TO {sql_string(tmp)} ({PARQUET_OPTIONS})")
-            finally:
-                con.unregister("csv_stream")
+            _copy_stream(con, stream, data_type, tmp, day)
     except INPUT_ERRORS:  # a parse, inflate or rule error: the precise path explains it
         return None
     summary = summary_from_metadata(con, tmp)
     if summary.rows == 0:
         return None  # the precise path raises the "empty" error
     return summary
+
+
+def _copy_stream(
+    con: duckdb.DuckDBPyConnection,
+    stream: pa.RecordBatchReader,
+    data_type: str,
+    tmp: Path,
+    day: date | None,
+) -> None:
+    """COPY an Arrow stream (tardis columns and ``seq``) to Parquet, rules checked inline."""
+    query = f"SELECT * FROM rows_in WHERE {row_filter_sql(data_type, day)}"
+    con.register("rows_in", stream)
+    try:
+        con.sql(f"COPY ({query}) TO {sql_string(tmp)} ({PARQUET_OPTIONS})")
+    finally:
+        con.unregister("rows_in")
 
 
 def _copy_precise(
@@ -166,6 +177,36 @@ def ingest_file(
         if summary is None:
             _copy_precise(con, src, data_type, tmp, gz)
             summary = scan_and_check(con, tmp, data_type, day, report_path=src)
+    return IngestResult(
+        summary.rows, summary.min_timestamp, summary.max_timestamp, dest, dest.stat().st_size
+    )
+
+
+def ingest_batches(
+    batches: pa.RecordBatchReader, data_type: str, dest: Path | str, *, day: date | None = None
+) -> IngestResult:
+    """Stream record batches of one tardis type (its published columns, in arrival order) into
+    ONE validated zstd Parquet file at ``dest``, atomically, in bounded memory.
+
+    The synthetic market uses this to write a day of any size without a CSV in between; the
+    rows get their ``seq`` and pass the same rules as a file. A broken rule here is a bug of the
+    producer, reported with the first rule's reason.
+    """
+    dest = Path(dest)
+    require_data_type(dest, data_type)
+    expected = column_names(data_type)
+    if batches.schema.names != expected:
+        raise TardisFileError(
+            dest, None, describe_header_difference(data_type, expected, batches.schema.names)
+        )
+    with atomic_target(dest) as tmp, ingest_connection() as con:
+        try:
+            _copy_stream(con, with_sequence(batches), data_type, tmp, day)
+        except duckdb.Error as exc:
+            raise TardisFileError(dest, None, f"generated rows break a rule: {exc}") from None
+        summary = summary_from_metadata(con, tmp)
+        if summary.rows == 0:
+            raise TardisFileError(dest, None, "empty: no rows")
     return IngestResult(
         summary.rows, summary.min_timestamp, summary.max_timestamp, dest, dest.stat().st_size
     )

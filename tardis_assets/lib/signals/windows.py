@@ -1,9 +1,10 @@
-"""Prompt windows: one LLM request per (instrument, bar window, kind), never per tick.
+"""Prompt windows: what the signal layer knows per (instrument, bar window), never per tick.
 
 A window of ``window_minutes`` bars is summarized by its last bar's indicators plus the window's
-own OHLCV, and carries the headlines published inside it. The window's information is complete at
-its end, which is when a live system would ask the model; the backtest therefore treats
-``window end + latency`` as the earliest time a signal can be traded.
+own OHLCV, and carries the headlines published inside it (with their publication times, for the
+age decay of sentiment). The window's information is complete at its end, which is when a live
+system would ask a model; the backtest therefore treats ``window end + latency`` as the earliest
+time a signal can be traded.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Window:
     window_us: int
     features: dict[str, float | None]
     headlines: tuple[str, ...]
+    headline_times_us: tuple[int, ...] = ()  # publication time of each headline
 
     @property
     def end_us(self) -> int:
@@ -88,13 +90,17 @@ def windows(
     stamped = news.with_columns(
         start_us=(pl.col("published_at").dt.epoch("us") // window_us) * window_us
     ).sort("published_at")
-    by_window: dict[tuple[str, int], list[str]] = {}
+    stamped = stamped.with_columns(published_us=pl.col("published_at").dt.epoch("us"))
+    by_window: dict[tuple[str, int], list[tuple[str, int]]] = {}
     for row in stamped.iter_rows(named=True):
         for asset in row["symbols"] or []:
-            by_window.setdefault((asset.upper(), row["start_us"]), []).append(row["headline"])
+            by_window.setdefault((asset.upper(), row["start_us"]), []).append(
+                (row["headline"], row["published_us"])
+            )
     out = []
     for row in grouped.iter_rows(named=True):
         asset = base_asset(row["symbol"])
+        news_in = by_window.get((asset, row["start_us"]), [])
         out.append(
             Window(
                 exchange=row["exchange"],
@@ -102,7 +108,8 @@ def windows(
                 start_us=row["start_us"],
                 window_us=window_us,
                 features={name: _round(row[name]) for name in FEATURE_COLUMNS},
-                headlines=tuple(by_window.get((asset, row["start_us"]), ())),
+                headlines=tuple(h for h, _ in news_in),
+                headline_times_us=tuple(t for _, t in news_in),
             )
         )
     return out
