@@ -18,7 +18,9 @@ T0 = 1740787200000000  # 2025-03-01T00:00Z
 HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
 
 
-def run_cli(tmp: Path, config: str, *argv: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    tmp: Path, config: str, *argv: str, provider: str = "offline"
+) -> subprocess.CompletedProcess[str]:
     (tmp / "tardis_assets.toml").write_text(config)
     home = tmp / "home"
     home.mkdir(exist_ok=True)
@@ -26,7 +28,7 @@ def run_cli(tmp: Path, config: str, *argv: str) -> subprocess.CompletedProcess[s
         **os.environ,
         "TARDIS_CONFIG": str(tmp / "tardis_assets.toml"),
         "DAGSTER_HOME": str(home),
-        "TARDIS_LLM_PROVIDER": "offline",
+        "TARDIS_LLM_PROVIDER": provider,
     }
     env.pop("TARDIS_DATA_DIR", None)
     return subprocess.run(
@@ -149,3 +151,43 @@ def test_a_quiet_instrument_passes_with_warn_and_blocks_with_error(
     else:
         with pytest.raises(RunStopped, match="limit 20 bars, error"):
             run_layers(registry, layers, DAY, run, instance)
+
+
+LLM_CONFIG = '[market]\nsynthetic_trades_per_day = 20000\nraw_types = ["trades"]\n'
+
+
+def test_look_ahead_refusal_names_models_cutoffs_and_remedy(tmp_path: Path) -> None:
+    config = f'[data]\ndir = "{tmp_path / "data"}"\n\n' + LLM_CONFIG
+    done = run_cli(tmp_path, config, "demo", "--start", "2024-01-10", "--days", "1")
+    line = assert_one_sentence(
+        done,
+        "llm_signals 2024-01-10|sentiment",
+        "refused as in-sample",
+        "deepseek-chat knows data up to 2024-07-01",
+        "allow_in_sample",
+    )
+    assert "of" in line.split("refused")[0]  # "N of N requests": the count is given
+
+
+def test_budget_exhausted_names_spend_cap_and_remedy(tmp_path: Path) -> None:
+    config = f'[data]\ndir = "{tmp_path / "data"}"\n\n' + LLM_CONFIG
+    config += "\n[llm]\nbudget_run_usd = 0.01\n"
+    done = run_cli(tmp_path, config, "demo", "--start", DAY, "--days", "1")
+    assert_one_sentence(
+        done, "llm_signals 2025-03-01|", "not sent", "run cap $0.01", "budget_run_usd"
+    )
+
+
+def test_provider_down_names_breakers_last_error_and_remedy(tmp_path: Path) -> None:
+    """Nothing listens on the discard port: every call fails to connect."""
+    config = f'[data]\ndir = "{tmp_path / "data"}"\n\n' + LLM_CONFIG
+    config += '\n[llm]\nbase_url = "http://127.0.0.1:9/v1"\n'
+    done = run_cli(tmp_path, config, "demo", "--start", DAY, "--days", "1", provider="local")
+    assert_one_sentence(
+        done,
+        "llm_signals 2025-03-01|sentiment: provider down",
+        "ok share 0.00",
+        "open",
+        "connection error",
+        "tardis-assets llm ping",
+    )
