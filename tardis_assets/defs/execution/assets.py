@@ -25,6 +25,7 @@ from tardis_assets.defs.support.context import day_of
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.metadata import plain_metadata, png_markdown
 from tardis_assets.defs.support.params_config import params_config
+from tardis_assets.defs.support.range_report import report_result
 from tardis_assets.lib.backtest import LLMStrategyParams
 from tardis_assets.lib.errors import BadInputError, MissingInputError
 from tardis_assets.lib.execution import (
@@ -192,13 +193,7 @@ def build_execution_assets(raw_types: tuple[str, ...]) -> list[dg.AssetsDefiniti
                     table, {"run_id": run_id}, frame.with_columns(pl.lit(label).alias("range"))
                 )
             context.log.info(f"{label}: {report.metadata.get('n_fills')} fills")
-            return dg.MaterializeResult(
-                metadata={
-                    "range": dg.MetadataValue.text(label),
-                    **plain_metadata(report.metadata),
-                    "equity_curve": png_markdown(report.png, "tick-level equity"),
-                }
-            )
+            return report_result(report, label, ("equity_curve", "tick-level equity"))
 
     @dg.asset(
         deps=[*raw_deps, "llm_signals"],
@@ -240,14 +235,12 @@ def build_execution_assets(raw_types: tuple[str, ...]) -> list[dg.AssetsDefiniti
                 raise BadInputError(f"latency_study {label}: {exc}") from exc
             table = report.tables["latency_study"].with_columns(pl.lit(label).alias("range"))
             wh.write(LATENCY_STUDY, {"run_id": run_id}, table)
-            numbers = {k: v for k, v in report.metadata.items() if k != "table_markdown"}
-            return dg.MaterializeResult(
-                metadata={
-                    "range": dg.MetadataValue.text(label),
-                    **plain_metadata(numbers),
-                    "table": dg.MetadataValue.md(str(report.metadata["table_markdown"])),
-                    "latency_plot": png_markdown(report.png, "PnL, Sharpe, shortfall vs latency"),
-                }
+            return report_result(
+                report,
+                label,
+                ("latency_plot", "PnL, Sharpe, shortfall vs latency"),
+                extra={"table": dg.MetadataValue.md(str(report.metadata["table_markdown"]))},
+                skip=("table_markdown",),
             )
 
     return [execution_results, execution_range, latency_study]
