@@ -53,8 +53,10 @@ def test_stop_kills_what_ignores_sigterm(tmp_path: Path) -> None:
         # SIG_IGN is inherited across fork and exec: the grandchild ignores SIGTERM too.
         stubborn = set(descendants(proc.pid))
         started = time.monotonic()
-        killed = tree.stop(grace_s=1.0)
-        assert time.monotonic() - started < 10
+        # A generous grace: on a loaded machine the parent may take a moment to be scheduled and
+        # die on SIGTERM, and only the SIGTERM-ignoring pair must be left for SIGKILL.
+        killed = tree.stop(grace_s=4.0)
+        assert time.monotonic() - started < 15
         assert set(killed) == stubborn  # the parent ended on SIGTERM; the others needed KILL
         assert not [p for p in pids if alive(p)]
         assert proc.returncode is not None
