@@ -10,7 +10,7 @@ WORKERS ?= 2
 # Debian's PostgreSQL keeps its server binaries out of PATH.
 CLUSTER_PACKAGES_PRESENT = ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1
 
-.PHONY: run test ui bench lint format install dagster-home cluster-packages scale-up scale-down
+.PHONY: run test ui bench lint format install dagster-home cluster-packages scale-up scale-down test-cluster
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,7 @@ test: $(STAMP) cluster-packages
 	@command -v chromium >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \
 		(apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq chromium >/dev/null 2>&1) || \
 		echo "chromium not installable here: the browser test will be skipped")
-	$(BIN)/python -m pytest -m "not bench" -q
+	$(BIN)/python -m pytest -m "not bench and not cluster" -q
 
 ui: $(STAMP) dagster-home
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
@@ -50,6 +50,10 @@ scale-up: $(STAMP) cluster-packages
 
 scale-down: $(STAMP)
 	$(BIN)/tardis-assets cluster down
+
+# PostgreSQL, Redis, dagster dev and Celery workers, started and stopped by the tests.
+test-cluster: $(STAMP) cluster-packages
+	$(BIN)/python -m pytest -m cluster -q
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
