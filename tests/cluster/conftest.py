@@ -9,6 +9,7 @@ environment, sharing only the lake folder, the broker and PostgreSQL, as on sepa
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -54,9 +55,10 @@ def cluster_binaries() -> None:
 
 
 @pytest.fixture
-def llm_server() -> Iterator[OfflineServer]:
-    """The offline LLM stand-in in a process of its own, reached over loopback by the workers."""
-    with OfflineServer(in_process=False) as server:
+def llm_server(request: pytest.FixtureRequest) -> Iterator[OfflineServer]:
+    """The offline LLM stand-in in a process of its own, reached over loopback by the workers;
+    an indirect parameter sets its latency per request (a slow provider makes a long step)."""
+    with OfflineServer(latency_s=getattr(request, "param", 0.0), in_process=False) as server:
         yield server
 
 
@@ -83,8 +85,16 @@ class ClusterRun:
     data_dir: Path
     lake_uri: str
 
+    @property
+    def llm_cache(self) -> Path:
+        return self.data_dir / "llm_cache" / "cache.sqlite"
+
     def warehouse(self) -> Warehouse:
         return Warehouse.at(self.lake_uri, self.data_dir / "warehouse.duckdb")
+
+    def hashes(self) -> dict[str, tuple[int, str]]:
+        """Content of every table of the cluster's lake, as ``embedded_hashes`` computes it."""
+        return comparable(lake_hashes(self.warehouse()))
 
     def lock_errors(self, run_ids: list[str]) -> list[str]:
         """Lines naming a lock in the event log of the runs, every compute log and every
@@ -138,17 +148,36 @@ def start_cluster(
     assert not left, f"processes of the cluster still running: {left}"
 
 
+def comparable(hashes: dict[str, tuple[int, str]]) -> dict[str, tuple[int, str]]:
+    """Every table but the per-run LLM statistics (``llm_partition_latest``): how many HTTP
+    calls and cache hits *this run* had differs by construction between the run that paid and
+    one that read the same answers from the cache."""
+    return {t: h for t, h in hashes.items() if t != "llm_partition_latest"}
+
+
 @pytest.fixture
 def embedded_hashes(
-    tmp_path: Path, project: dict[str, str]
-) -> Callable[[list[date]], dict[str, tuple[int, str]]]:
+    tmp_path: Path, project: dict[str, str], llm_server: OfflineServer
+) -> Callable[[list[date], Path], dict[str, tuple[int, str]]]:
     """The same days, same settings, run in this process (in-process executor, a temporary
-    SQLite instance, a lake of its own): the reference content of every table."""
+    SQLite instance, a lake of its own): the reference content of every table.
 
-    def run(days: list[date]) -> dict[str, tuple[int, str]]:
+    The LLM answers are inputs, like the tick files: an answer carries the latency it was
+    measured with, which sets when its signal became available and so what the backtests and
+    fills do. The reference therefore starts from a copy of the cluster's LLM cache (the answers
+    the cluster paid for) and must not make a single HTTP call."""
+
+    def run(days: list[date], llm_cache: Path) -> dict[str, tuple[int, str]]:
         data = tmp_path / "embedded_data"
         env = {**project, "TARDIS_DATA_DIR": str(data), "TARDIS_LAKE": (data / "lake").as_uri()}
         settings = load_settings(env=env, cwd=tmp_path)
+        settings.data.llm_cache.parent.mkdir(parents=True, exist_ok=True)
+        with (
+            sqlite3.connect(f"file:{llm_cache}?mode=ro", uri=True) as src,
+            sqlite3.connect(settings.data.llm_cache) as dst,
+        ):
+            src.backup(dst)  # a consistent copy, WAL included
+        paid_before = llm_server.request_count()
         registry = build_registry(settings)
         home = tmp_path / "embedded_home"
         home.mkdir(exist_ok=True)
@@ -162,6 +191,7 @@ def embedded_hashes(
                 ranges=False,
             )
         assert all(r.success for r in results)
-        return lake_hashes(Warehouse.at(settings.data.lake, settings.data.catalog))
+        assert llm_server.request_count() == paid_before, "the reference run called the LLM"
+        return comparable(lake_hashes(Warehouse.at(settings.data.lake, settings.data.catalog)))
 
     return run
