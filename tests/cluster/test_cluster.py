@@ -22,7 +22,8 @@ from tardis_assets.lib.settings import load_settings
 from tardis_assets.operate.backfill import BackfillOutcome, run_backfill
 from tardis_assets.operate.runlogs import backfill_runs
 
-pytestmark = pytest.mark.cluster
+# A backfill through the daemon is paced by its 30 s loop: minutes, more on a loaded machine.
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(2400)]
 
 START = date(2025, 3, 1)
 KILL_STEP = "llm_signals"  # the longest step, and the one that pays
@@ -150,11 +151,11 @@ def test_kill_a_worker_mid_step(start_cluster, embedded_hashes, project, llm_ser
 
     with run.cluster.instance() as instance:
         run_ids = [r.run_id for r in backfill_runs(instance, outcome.backfill_id)]
-        taken = step_workers(instance, run_ids, KILL_STEP)
+        taken = {r: step_workers(instance, [r], KILL_STEP) for r in run_ids}
     survivor = next(w.hostname for w in run.cluster.celery if w.hostname != victim)
-    # Taken by the killed worker, then delivered again to the other one.
-    assert taken[0] == victim and survivor in taken[1:], taken
-    print(f"{KILL_STEP} taken by {taken}")
+    # In one run: taken by the killed worker, then delivered again to the other one.
+    assert any(t and t[0] == victim and survivor in t[1:] for t in taken.values()), taken
+    print(f"{KILL_STEP} taken by, per run: {[t for t in taken.values() if t]}")
     assert run.lock_errors(run_ids) == []
     rows, distinct, attempts = llm_ledger(run)
     billed, twice = billed_requests(llm_server)
