@@ -6,7 +6,11 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/data/.dagster_home
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test ui bench lint format install dagster-home
+WORKERS ?= 2
+# Debian's PostgreSQL keeps its server binaries out of PATH.
+CLUSTER_PACKAGES_PRESENT = ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1
+
+.PHONY: run test ui bench lint format install dagster-home cluster-packages scale-up scale-down test-cluster
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,14 +27,33 @@ dagster-home:
 run: $(STAMP) dagster-home
 	$(BIN)/tardis-assets demo
 
+# PostgreSQL (Dagster storage) and Redis (Celery broker) for the cluster tests and scale-up.
+cluster-packages:
+	@$(CLUSTER_PACKAGES_PRESENT) || (command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq postgresql redis-server >/dev/null 2>&1); \
+		$(CLUSTER_PACKAGES_PRESENT)) || \
+		echo "postgresql/redis-server not installable here: the cluster tests will be skipped"
+
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \
 		(apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq chromium >/dev/null 2>&1) || \
 		echo "chromium not installable here: the browser test will be skipped")
-	$(BIN)/python -m pytest -m "not bench" -q
+	$(BIN)/python -m pytest -m "not bench and not cluster" -q
 
 ui: $(STAMP) dagster-home
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# The same assets on Celery workers: PostgreSQL, Redis, dagster dev (UI on :3000) and
+# $(WORKERS) workers, in the background; then `.venv/bin/tardis-assets backfill --from D --to D`.
+scale-up: $(STAMP) cluster-packages
+	$(BIN)/tardis-assets cluster up --workers $(WORKERS)
+
+scale-down: $(STAMP)
+	$(BIN)/tardis-assets cluster down
+
+# PostgreSQL, Redis, dagster dev and Celery workers, started and stopped by the tests.
+test-cluster: $(STAMP) cluster-packages
+	$(BIN)/python -m pytest -m cluster -q
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
@@ -40,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/llm_cost.py
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/llm_throughput.py
+	$(BIN)/python bench/scale_out.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

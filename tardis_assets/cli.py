@@ -168,6 +168,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from tardis_assets.operate import cluster_cmd
+
+    return cluster_cmd.run_from_args(args, args.settings)
+
+
 def cmd_catalog(args: argparse.Namespace) -> int:
     warehouse = _warehouse(args)
     warehouse.sync_catalog()
@@ -215,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backfill_cmd.add_arguments(backfill)
     backfill.set_defaults(func=cmd_backfill)
+    cluster = sub.add_parser(
+        "cluster", help="PostgreSQL, Redis, dagster dev and Celery workers on this machine"
+    )
+    from tardis_assets.operate import cluster_cmd
+
+    cluster_cmd.add_arguments(cluster)
+    cluster.set_defaults(func=cmd_cluster)
     catalog = sub.add_parser(
         "catalog", help="rewrite the DuckDB views of the catalog file over the lake"
     )

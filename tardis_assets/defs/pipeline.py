@@ -90,8 +90,12 @@ def materialize_days(
     *,
     verbose: bool = False,
     max_pool_wait_s: float = DEFAULT_MAX_WAIT_S,
+    ranges: bool = True,
 ) -> list[dg.ExecuteInProcessResult]:
-    """Run every layer for ``days``; raise on the first failed run (later layers would fail)."""
+    """Run every layer for ``days``; raise on the first failed run (later layers would fail).
+
+    ``ranges=False`` stops after the daily layers (what a backfill of days materializes).
+    """
     results = []
 
     def run(selection: list[str], key: str | dg.MultiPartitionKey | None) -> None:
@@ -118,7 +122,7 @@ def materialize_days(
         report(f"{key}: backtest_results, execution_results")
         run(["backtest_results", "execution_results"], key)
     # Range-level assets last: they read every day materialized above.
-    for name in registry.range_assets:
+    for name in registry.range_assets if ranges else []:
         report(name)
         run([name], None)
     return results

@@ -21,6 +21,7 @@ from tardis_assets.defs.backtest.optimization import (
 )
 from tardis_assets.defs.backtest.range_backtest import backtest_range
 from tardis_assets.defs.catalog import catalog_sync_sensor
+from tardis_assets.defs.cluster.executor import executor_for
 from tardis_assets.defs.execution.assets import build_execution_assets
 from tardis_assets.defs.features.assets import build_bars_asset
 from tardis_assets.defs.features.checks import bars_no_long_gaps, bars_ohlc_consistent
@@ -109,8 +110,7 @@ def build_definitions(settings: Settings, **overrides: dg.ConfigurableResource) 
         jobs=list(registry.jobs),
         schedules=list(registry.schedules),
         sensors=list(registry.sensors),
-        # Steps of a run share one process: a separate process per step costs seconds of
-        # imports each for about a second of work.
-        executor=dg.in_process_executor,
+        # In-process by default; each step on any Celery worker when the settings say so.
+        executor=executor_for(settings.executor),
         resources={**resources_from(settings), **overrides},
     )

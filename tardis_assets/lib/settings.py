@@ -48,6 +48,9 @@ DEFAULT_RAW_TYPES = (
     "incremental_book_L2",
     "derivative_ticker",
 )
+EXECUTORS = ("in_process", "celery")
+# Kombu's own default: a step not acknowledged within this time is handed to another worker.
+DEFAULT_VISIBILITY_TIMEOUT_S = 3600
 _ON = {"1", "on", "true", "yes"}
 _OFF = {"0", "off", "false", "no"}
 
@@ -90,10 +93,28 @@ class LLMSettings:
 
 
 @dataclass(frozen=True)
+class ExecutorSettings:
+    """How a run executes its steps: all in the run's own process (``in_process``, what
+    ``make run`` and ``make ui`` use), or each on any Celery worker (``celery``, see README
+    "Beyond one machine"). Broker and result-backend URLs may hold passwords, so they are never
+    settings: Dagster and the workers read them from TARDIS_CELERY_BROKER / _BACKEND."""
+
+    kind: str = "in_process"
+    # A step a worker took but never acknowledged (the worker died) is redelivered after this;
+    # it must exceed the longest step, or a step still running is started a second time.
+    visibility_timeout_s: int = DEFAULT_VISIBILITY_TIMEOUT_S
+
+    @property
+    def distributed(self) -> bool:
+        return self.kind != "in_process"
+
+
+@dataclass(frozen=True)
 class Settings:
     data: DataSettings
     market: MarketSettings
     llm: LLMSettings
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     quality: Mapping[str, Any] = field(default_factory=dict)  # overrides of the quality table
     schedules_on: bool = False
     source: str = "defaults"  # the config file read, if any
@@ -148,6 +169,7 @@ _KNOWN: dict[str, dict[str, type | tuple]] = {
         "max_concurrency": int,
     },
     "schedules": {"enabled": bool},
+    "executor": {"kind": str, "visibility_timeout_s": int},
     "quality": {},  # free-form: validated by lib.quality
 }
 
@@ -206,6 +228,30 @@ def parse_raw_types(items: list[str] | tuple[str, ...], where: str) -> tuple[str
 def _path(base: Path, text: str) -> Path:
     p = Path(text).expanduser()
     return p if p.is_absolute() else base / p
+
+
+def _executor(section: Mapping[str, Any], env: Mapping[str, str], where: str) -> ExecutorSettings:
+    kind, where_k = section.get("kind", "in_process"), where
+    if env.get("TARDIS_EXECUTOR"):
+        kind, where_k = env["TARDIS_EXECUTOR"].strip(), "TARDIS_EXECUTOR"
+    if kind not in EXECUTORS:
+        raise ConfigError(
+            f"{where_k}: executor {kind!r} is unknown", remedy=f"Use one of {', '.join(EXECUTORS)}."
+        )
+    timeout = section.get("visibility_timeout_s", DEFAULT_VISIBILITY_TIMEOUT_S)
+    where_t = where
+    if env.get("TARDIS_CELERY_VISIBILITY_TIMEOUT"):
+        text, where_t = env["TARDIS_CELERY_VISIBILITY_TIMEOUT"], "TARDIS_CELERY_VISIBILITY_TIMEOUT"
+        try:
+            timeout = int(text)
+        except ValueError:
+            raise ConfigError(f"{where_t}={text!r} is not a whole number of seconds") from None
+    if timeout < 10:
+        raise ConfigError(
+            f"{where_t}: visibility timeout {timeout} s is too short",
+            remedy="Give at least 10 s, and more than the longest step takes.",
+        )
+    return ExecutorSettings(kind=kind, visibility_timeout_s=timeout)
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -295,6 +341,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         data=data,
         market=market,
         llm=llm_settings,
+        executor=_executor(conf.get("executor", {}), env, where),
         quality=quality,
         schedules_on=schedules,
         source=str(file) if file else "defaults",

@@ -307,7 +307,7 @@ def submit_and_wait(
     return summarize(client, request, info, time.monotonic() - started)
 
 
-def _default_workspace(home: Path) -> Path:
+def default_workspace(home: Path) -> Path:
     """./workspace.yaml when run from the repository, else one written next to the instance."""
     here = Path("workspace.yaml")
     if here.exists():
@@ -370,7 +370,7 @@ def _with_temporary_server(
     server = DevServer(
         dagster_home=home,
         data_dir=data,
-        workspace=_default_workspace(home),
+        workspace=default_workspace(home),
         # Keep a user's instance configuration; seed it from the repository's when missing.
         dagster_yaml=(
             repo_yaml.resolve()

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,7 +87,7 @@ class ProcessTree:
 
     def live(self) -> list[int]:
         """Remembered pids still running as the same process (not a reused pid)."""
-        return [p for p, started in self.known.items() if alive(p) and start_time(p) == started]
+        return _live(self.known)
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> list[int]:
         """SIGTERM every remembered pid, wait up to ``grace_s``, SIGKILL the rest.
@@ -95,21 +96,61 @@ class ProcessTree:
         init are init's to reap (a zombie holds no port, file lock or memory).
         """
         self.remember()
-        _signal(self.live(), signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline:
-            self.process.poll()  # reap the direct child so it does not linger as a zombie
-            self.remember()  # a child spawned during shutdown is caught too
-            if not self.live():
-                break
-            time.sleep(0.2)
-        killed = self.live()
-        _signal(killed, signal.SIGKILL)
-        # SIGKILL is delivered asynchronously: wait (bounded) until the kernel has ended them.
-        deadline = time.monotonic() + KILL_WAIT_S
-        while self.live() and time.monotonic() < deadline:
-            self.process.poll()
-            time.sleep(0.05)
+        killed = stop_known(self.known, grace_s, on_poll=self._poll)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=KILL_WAIT_S)
         return killed
+
+    def kill(self) -> list[int]:
+        """SIGKILL every remembered pid at once (what a lost machine looks like to the others)."""
+        self.remember()
+        pids = self.live()
+        _signal(pids, signal.SIGKILL)
+        _wait_gone(self.known, KILL_WAIT_S, self._poll)
+        return pids
+
+    def _poll(self) -> None:
+        self.process.poll()  # reap the direct child so it does not linger as a zombie
+        self.remember()  # a child spawned during shutdown is caught too
+
+
+def _live(known: dict[int, str | None]) -> list[int]:
+    return [p for p, started in known.items() if alive(p) and start_time(p) == started]
+
+
+def _wait_gone(known: dict[int, str | None], timeout_s: float, on_poll: Callable[[], None]) -> None:
+    # SIGKILL is delivered asynchronously: wait (bounded) until the kernel has ended them.
+    deadline = time.monotonic() + timeout_s
+    while _live(known) and time.monotonic() < deadline:
+        on_poll()
+        time.sleep(0.05)
+
+
+def stop_known(
+    known: dict[int, str | None],
+    grace_s: float = STOP_GRACE_S,
+    on_poll: Callable[[], None] | None = None,
+) -> list[int]:
+    """Stop processes remembered as pid -> kernel start time (a pid reused since is skipped):
+    SIGTERM, up to ``grace_s`` for them to exit, then SIGKILL. Returns the pids killed.
+
+    Also for processes this process did not start (``tardis-assets cluster down`` stops what an
+    earlier ``cluster up`` recorded); ``on_poll`` runs while waiting (reaping, remembering).
+    """
+    poll = on_poll or (lambda: None)
+    _signal(_live(known), signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        poll()
+        if not _live(known):
+            break
+        time.sleep(0.2)
+    killed = _live(known)
+    _signal(killed, signal.SIGKILL)
+    _wait_gone(known, KILL_WAIT_S, poll)
+    return killed
+
+
+def tree_of(pid: int) -> dict[int, str | None]:
+    """``pid`` and its live descendants as pid -> kernel start time."""
+    return {p: start_time(p) for p in (pid, *descendants(pid))}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 from datetime import date
 
 import dagster as dg
@@ -11,16 +10,10 @@ import pytest
 
 from tardis_assets.defs.pipeline import materialize_days, run_layers
 from tardis_assets.defs.support.outcome import RunStopped
+from tardis_assets.lib.storage.digest import content_hashes as table_hashes
 from tardis_assets.lib.warehouse import Warehouse
 
 DAY = date(2025, 3, 1)
-# Columns that record *when* a write happened, not what was written.
-VOLATILE = {
-    "raw_files": "ingested_at",
-    "llm_partition_latest": "materialized_at, run_id",
-    # measured latencies and request times differ run to run; what was paid does not
-    "llm_calls": "latency_ms, requested_at_us, run_id, call_id",
-}
 TABLES = [
     "raw_files",
     "news",
@@ -40,13 +33,7 @@ TABLES = [
 
 
 def content_hashes(wh: Warehouse, tables: list[str] = TABLES) -> dict[str, tuple[int, str]]:
-    out = {}
-    for table in tables:
-        exclude = f" EXCLUDE ({VOLATILE[table]})" if table in VOLATILE else ""
-        frame = wh.read(f"SELECT *{exclude} FROM {table} ORDER BY ALL")
-        digest = hashlib.sha256(repr(frame.rows()).encode()).hexdigest()
-        out[table] = (frame.height, digest)
-    return out
+    return table_hashes(wh, tables)
 
 
 def test_whole_graph_then_rerun_from_cache(registry, instance, resources, offline_server):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
@@ -59,7 +60,6 @@ class CallRunner:
         self.journaled: list[JournalRow] = []
         self.by_model: dict[str, c.ModelTotals] = {}
         self.waited = 0
-        self._seq = 0
         self._pending: set[asyncio.Task[None]] = set()
         self._held: list[Call] = []
 
@@ -288,9 +288,11 @@ class CallRunner:
         answered_by: ModelInfo | None = None,
     ) -> JournalRow:
         primary = call.units[0].chain[0]
-        self._seq += 1
         row = JournalRow(
-            call_id=f"{self.run_id}-{self._seq}",
+            # Unique across partitions and attempts: one run may compute many (day, kind)
+            # partitions (single-run backfills) and a step may be retried or redelivered within
+            # the same run; a repeated id would be dropped by the journal (INSERT OR IGNORE).
+            call_id=f"{self.run_id}-{uuid.uuid4().hex}",
             day=call.day,
             kind=call.kind,
             run_id=self.run_id,

@@ -1,0 +1,230 @@
+"""Scale-out: the same backfill with 1 Celery worker and with N, on a cluster on this machine.
+
+Each side starts its own cluster (``operate/cluster.py``: PostgreSQL, Redis, ``dagster dev``,
+the workers) on a fresh data folder, submits the same ``tardis-assets backfill`` of every
+day-partitioned asset through the daemon, and times it from submission to completion. Same
+days, same assets, same settings; only the number of workers differs. The content of every
+table is compared between the two lakes (the 1-worker side starts from the LLM answers the other
+side paid for: an answer's measured latency decides when its signal became available, so
+independent answers would make different backtests), and every log of the runs (event log,
+compute logs, worker logs) is searched for lock errors.
+
+Where the time goes is printed from the event log: per asset the compute seconds, the time its
+steps waited in the broker queue for a free worker, and each worker's busy share of the wall
+time. A day is two instruments here (a minute or more of work per day); the backfill daemon's fixed
+30 s loop paces the layers on both sides alike.
+
+    .venv/bin/python bench/scale_out.py [--days 8] [--workers 2] [--instruments a:X,b:Y]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sqlite3
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from tardis_assets.defs.registry import build_registry
+from tardis_assets.lib.cluster.logscan import file_texts, lock_lines
+from tardis_assets.lib.settings import load_settings
+from tardis_assets.lib.storage.digest import lake_hashes
+from tardis_assets.lib.warehouse import Warehouse
+from tardis_assets.operate.backfill import run_backfill
+from tardis_assets.operate.cluster import LocalCluster, settings_env
+from tardis_assets.operate.runlogs import backfill_runs, compute_log_files, event_texts
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_INSTRUMENTS = "binance-futures:BTCUSDT,binance-futures:ETHUSDT"
+T = dg.DagsterEventType
+
+
+@dataclass
+class Side:
+    workers: int
+    seconds: float
+    hashes: dict[str, tuple[int, str]]
+    locks: list[str]
+    steps: dict[str, dict[str, float]]  # asset -> compute, queue, steps
+    busy: dict[str, float]  # worker -> busy seconds
+
+
+def _step_times(instance: dg.DagsterInstance, run_ids: list[str]):
+    """Per asset: compute seconds, seconds its steps queued for a worker; per worker: busy s."""
+    per_asset: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    busy: dict[str, float] = defaultdict(float)
+    for run_id in run_ids:
+        marks: dict[str, dict[str, float | str]] = defaultdict(dict)
+        for record in instance.get_records_for_run(run_id, limit=1_000_000).records:
+            entry, event = record.event_log_entry, record.event_log_entry.dagster_event
+            if event is None or entry.step_key is None:
+                continue
+            mark = marks[entry.step_key]
+            message = event.message or ""
+            if event.event_type == T.ENGINE_EVENT and "Submitting celery task" in message:
+                mark["submit"] = entry.timestamp
+            elif event.event_type == T.ENGINE_EVENT and "in celery worker" in message:
+                mark["taken"] = entry.timestamp
+                meta = event.engine_event_data.metadata if event.engine_event_data else {}
+                worker = meta.get("Celery worker")
+                mark["worker"] = str(worker.value) if worker is not None else "?"
+            elif event.event_type == T.STEP_START:
+                mark.setdefault("start", entry.timestamp)
+            elif event.event_type in (T.STEP_SUCCESS, T.STEP_FAILURE):
+                mark["end"] = entry.timestamp
+        for key, mark in marks.items():
+            asset = key.split("_", 1)[0] if key.startswith("raw_") else key
+            asset = (
+                "checks"
+                if any(
+                    c in key
+                    for c in ("_quality", "_consistent", "_gaps", "_coverage", "_before_signal")
+                )
+                else asset
+            )
+            row = per_asset[asset]
+            if "start" in mark and "end" in mark:
+                row["compute"] += float(mark["end"]) - float(mark["start"])
+                row["steps"] += 1
+            if "submit" in mark and "taken" in mark:
+                row["queue"] += float(mark["taken"]) - float(mark["submit"])
+            if "taken" in mark and "end" in mark:
+                busy[str(mark["worker"])] += float(mark["end"]) - float(mark["taken"])
+    return per_asset, busy
+
+
+def copy_sqlite(src: Path, dst: Path) -> None:
+    """A consistent copy of a SQLite file (its WAL included)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(f"file:{src}?mode=ro", uri=True) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+
+
+def run_side(
+    workers: int,
+    days: list[date],
+    instruments: str,
+    keep: Path | None,
+    llm_cache: Path,
+    seeded: bool,
+) -> Side:
+    """One cluster, one backfill. ``seeded``: start from the LLM answers in ``llm_cache``
+    (they carry the measured latencies that decide when signals became available, hence the
+    backtests); else start empty, pay, and leave the answers in ``llm_cache``."""
+    root = Path(tempfile.mkdtemp(prefix=f"scale-out-{workers}w-"))
+    pg_dir = Path(tempfile.mkdtemp(prefix="scale-out-pg-"))
+    config = root / "tardis_assets.toml"
+    names = ", ".join(json.dumps(i.strip()) for i in instruments.split(",") if i.strip())
+    config.write_text(f"[market]\ninstruments = [{names}]\n")
+    env = {
+        **settings_env(),
+        "TARDIS_CONFIG": str(config),
+        "TARDIS_LLM_PROVIDER": "offline",  # the stand-in: no key, no network, no spend
+        "TARDIS_LLM_BASE_URL": "",
+    }
+    cluster = LocalCluster(
+        root=root / "cluster",
+        data_dir=root / "data",
+        dagster_yaml=REPO / "deploy" / "dagster.yaml",
+        workspace=REPO / "workspace.yaml",
+        workers=workers,
+        cwd=root,
+        settings=env,
+        postgres_dir=pg_dir,
+    )
+    settings = load_settings(env={**env, "TARDIS_DATA_DIR": str(root / "data")}, cwd=root)
+    registry = build_registry(settings)
+    if seeded:
+        copy_sqlite(llm_cache, settings.data.llm_cache)
+    try:
+        with cluster:
+            print(f"{workers} worker(s): cluster up at {cluster.url}", flush=True)
+            started = time.monotonic()
+            outcome = run_backfill(
+                days[0].isoformat(),
+                days[-1].isoformat(),
+                None,
+                cluster.url,
+                registry,
+                timeout_s=4 * 3600,
+                out=lambda line: print(f"  {line}", flush=True),
+            )
+            wall = time.monotonic() - started
+            assert cluster.head is not None
+            home = cluster.head.dagster_home
+            with cluster.instance() as instance:
+                run_ids = [r.run_id for r in backfill_runs(instance, outcome.backfill_id)]
+                texts = list(event_texts(instance, run_ids))
+                steps, busy = _step_times(instance, run_ids)
+            logs = compute_log_files(home) + [w.log_path for w in cluster.celery]
+            locks = lock_lines([*texts, *file_texts(logs)])
+        wh = Warehouse.at(root / "data" / "lake", root / "data" / "warehouse.duckdb")
+        # Per-run LLM statistics (HTTP calls vs cache hits of *this* run) differ by design.
+        hashes = {t: h for t, h in lake_hashes(wh).items() if t != "llm_partition_latest"}
+        if not seeded:
+            copy_sqlite(settings.data.llm_cache, llm_cache)
+        print(f"{workers} worker(s): {outcome.seconds:.1f} s (wall {wall:.1f} s)", flush=True)
+        return Side(workers, outcome.seconds, hashes, locks, steps, busy)
+    finally:
+        if keep is not None:
+            shutil.copytree(root, keep / root.name, dirs_exist_ok=True)
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(pg_dir, ignore_errors=True)
+
+
+def report(side: Side) -> None:
+    print(f"\n{side.workers} worker(s), {side.seconds:.1f} s: where the time went")
+    print(f"  {'asset':22s} {'steps':>5s} {'compute s':>10s} {'queued s':>9s}")
+    for asset, row in sorted(side.steps.items(), key=lambda kv: -kv[1]["compute"]):
+        print(f"  {asset:22s} {row['steps']:5.0f} {row['compute']:10.1f} {row['queue']:9.1f}")
+    total = sum(r["compute"] for r in side.steps.values())
+    print(f"  {'total':22s} {'':5s} {total:10.1f}")
+    for worker, seconds in sorted(side.busy.items()):
+        print(f"  worker {worker}: busy {seconds:.1f} s = {seconds / side.seconds:.0%} of the time")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 3, 1))
+    parser.add_argument("--instruments", default=DEFAULT_INSTRUMENTS)
+    parser.add_argument("--keep", type=Path, default=None, help="copy both data folders here")
+    args = parser.parse_args()
+    days = [args.start + timedelta(days=i) for i in range(args.days)]
+    print(f"scale_out: {args.days} days from {args.start}, instruments {args.instruments}")
+    answers = Path(tempfile.mkdtemp(prefix="scale-out-llm-")) / "cache.sqlite"
+    # The wide side pays for the LLM answers; the 1-worker side reads them from a copy of its
+    # cache (no HTTP), which makes the 1-worker time, and so the ratio, conservative.
+    try:
+        wide = run_side(args.workers, days, args.instruments, args.keep, answers, seeded=False)
+        base = run_side(1, days, args.instruments, args.keep, answers, seeded=True)
+    finally:
+        shutil.rmtree(answers.parent, ignore_errors=True)
+    report(base)
+    report(wide)
+    same = base.hashes == wide.hashes
+    if not same:
+        for table in sorted(set(base.hashes) | set(wide.hashes)):
+            if base.hashes.get(table) != wide.hashes.get(table):
+                print(f"content differs: {table} {base.hashes.get(table)} {wide.hashes.get(table)}")
+    locks = base.locks + wide.locks
+    for line in locks[:20]:
+        print(f"lock error: {line}")
+    ratio = base.seconds / wide.seconds
+    print(
+        f"SUMMARY scale_out {args.workers} workers {wide.seconds:.1f}s vs 1 worker "
+        f"{base.seconds:.1f}s = {ratio:.2f}x | "
+        f"{'identical content' if same else 'content differs'} | lock errors {len(locks)}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Dagster wiring for running the code location on Celery workers (executor, worker app)."""
