@@ -6,57 +6,20 @@ project file, so what is checked is exactly what a person sees in the terminal.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_kit import assert_one_sentence, base_config, run_cli
 
 DAY = "2025-03-01"
 T0 = 1740787200000000  # 2025-03-01T00:00Z
 HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
 
 
-def run_cli(tmp: Path, config: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    (tmp / "tardis_assets.toml").write_text(config)
-    home = tmp / "home"
-    home.mkdir(exist_ok=True)
-    env = {
-        **os.environ,
-        "TARDIS_CONFIG": str(tmp / "tardis_assets.toml"),
-        "DAGSTER_HOME": str(home),
-        "TARDIS_LLM_PROVIDER": "offline",
-    }
-    env.pop("TARDIS_DATA_DIR", None)
-    return subprocess.run(
-        [sys.executable, "-m", "tardis_assets.cli", *argv],
-        capture_output=True,
-        text=True,
-        cwd=tmp,
-        env=env,
-        timeout=600,
-    )
-
-
-def base_config(tmp: Path, extra: str = "") -> str:
-    return f'[data]\ndir = "{tmp / "data"}"\n\n[market]\nsynthetic_trades_per_day = 20000\n' + extra
-
-
 def trades(tmp: Path, name: str, lines: list[str]) -> None:
     inputs = tmp / "data" / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     (inputs / name).write_text("\n".join([HEADER, *lines]) + "\n")
-
-
-def assert_one_sentence(done: subprocess.CompletedProcess[str], *facts: str) -> str:
-    out = done.stdout + done.stderr
-    assert done.returncode == 1, out
-    assert "Traceback" not in out and "Stack Trace" not in out, out
-    (line,) = [x for x in done.stderr.splitlines() if x.startswith("tardis-assets: ")]
-    for fact in facts:
-        assert fact in line, (fact, line)
-    return line
 
 
 def test_bad_input_file(tmp_path: Path) -> None:
@@ -149,3 +112,4 @@ def test_a_quiet_instrument_passes_with_warn_and_blocks_with_error(
     else:
         with pytest.raises(RunStopped, match="limit 20 bars, error"):
             run_layers(registry, layers, DAY, run, instance)
+
