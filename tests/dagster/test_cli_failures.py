@@ -113,3 +113,41 @@ def test_a_quiet_instrument_passes_with_warn_and_blocks_with_error(
         with pytest.raises(RunStopped, match="limit 20 bars, error"):
             run_layers(registry, layers, DAY, run, instance)
 
+
+def test_a_provider_that_only_fails_ends_with_one_sentence(tmp_path: Path) -> None:
+    """Every response a fault (rate limits, server errors, broken JSON, schema-breaking
+    values): one sentence with the ok share, each model's breaker, the last provider error and
+    what to try; the reason is printed once, not once per log line or retry."""
+    from cli_kit import step_attempts
+
+    from tardis_assets.lib.llm import OfflineServer
+    from tardis_assets.lib.llm.offline_faults import Faults
+
+    faults = Faults(
+        rate_429=0.25, rate_500=0.25, rate_malformed=0.25, rate_bad_value=0.25, retry_after_s=0.05
+    )
+    config = base_config(tmp_path, 'raw_types = ["trades"]\n')
+    with OfflineServer(faults=faults) as srv:
+        done = run_cli(
+            tmp_path,
+            config,
+            "demo",
+            "--start",
+            DAY,
+            "--days",
+            "1",
+            env={"TARDIS_LLM_BASE_URL": srv.base_url},
+        )
+        served = srv.stats()["log"]
+    assert served and all(entry["fault"] is not None for entry in served)
+    line = assert_one_sentence(
+        done,
+        "llm_signals 2025-03-01|sentiment",
+        "ok share 0.00",
+        "breakers: deepseek-chat ",
+        "gemini-2.0-flash ",
+        "last provider error: ",
+        "tardis-assets llm ping",
+    )
+    assert (done.stdout + done.stderr).count("ok share") == 1, line
+    assert step_attempts(tmp_path / "home", "llm_signals") == 1
