@@ -35,8 +35,11 @@ ui: $(STAMP) dagster-home
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/llm_throughput.py
+	$(BIN)/python bench/synthetic_day.py
+	$(BIN)/python bench/execution.py
+	$(BIN)/python bench/llm_cost.py
 	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/llm_throughput.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -38,7 +38,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tardis_assets.defs.pipeline import materialize_days
     from tardis_assets.defs.registry import build_registry
     from tardis_assets.defs.resources import resources_from
-    from tardis_assets.lib.summary import research_lines, summary_text
+    from tardis_assets.lib.summary import latency_lines, research_lines, summary_text
 
     days = _days(args.start, args.days)
     resources = resources_from(args.settings)
@@ -59,7 +59,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\nlake {warehouse.lake.root}, catalog {warehouse.catalog_path}")
     print(f"{len(days)} days in {elapsed:.1f} s\n")
     print(summary_text(warehouse, days, default_strategy_run_id(), _tick_run_id(args)))
-    for line in research_lines(warehouse):
+    for line in [*research_lines(warehouse), *latency_lines(warehouse, days)]:
         print(line)
     return 0
 

@@ -1,4 +1,4 @@
-"""Partitions (DESIGN.md section 2): UTC days like tardis files, and days x signal kind."""
+"""Partitions: UTC days like tardis files, and days x signal kind for the LLM layer."""
 
 from __future__ import annotations
 

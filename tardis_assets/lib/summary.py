@@ -133,6 +133,30 @@ def summary_text(
     )
 
 
+# What the LLM's latency is worth over the demo's range: the tick replay's PnL per model latency
+# (10 ms each way on the wire), one line per instrument, from the latency_study table.
+LATENCY_SQL = """
+SELECT range, model_latency, pnl, implementation_shortfall_bps AS shortfall_bps
+FROM latency_study WHERE order_latency_ms = 10 AND range LIKE '%' || ?
+ORDER BY range, model_latency <> 'measured', model_latency_ms
+"""
+
+
+def latency_lines(warehouse: Warehouse, days: Sequence[date]) -> list[str]:
+    """``latency study <range>: PnL measured .. | 47 ms .. | ...`` when the study was stored."""
+    if not days or not warehouse.table_exists("latency_study"):
+        return []
+    rows = warehouse.read(LATENCY_SQL, [f" {min(days)}..{max(days)}"])
+    lines = []
+    for (label,), group in rows.group_by("range", maintain_order=True):
+        cells = " | ".join(
+            f"{r['model_latency']} {r['pnl']:,.0f} ({r['shortfall_bps']:.2f} bps)"
+            for r in group.iter_rows(named=True)
+        )
+        lines.append(f"latency study {label}, tick PnL by model latency (shortfall): {cells}")
+    return lines
+
+
 def research_lines(warehouse: Warehouse) -> list[str]:
     """One line per range-level result, when those tables exist (best over stored runs)."""
     lines = []

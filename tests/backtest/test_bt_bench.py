@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "sweep.py"
+from bench_scripts import run_bench
 
 
 @pytest.mark.bench
 def test_sweep_benchmark_small() -> None:
     pytest.importorskip("vectorbt")
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), "--bars", "20000", "--combos", "200", "--vbt-combos", "10"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    lines = proc.stdout.strip().splitlines()
+    lines = run_bench("sweep.py", "--bars", "20000", "--combos", "200", "--vbt-combos", "10")
     assert lines[-1].startswith("SUMMARY sweep 200 combos")
     compare = next(line for line in lines if line.startswith("compare"))
     diff = float(compare.split("= ")[1].split()[0])

@@ -13,9 +13,14 @@ import dagster as dg
 
 
 def run_cli(
-    tmp: Path, config: str, *argv: str, env: Mapping[str, str] | None = None
+    tmp: Path,
+    config: str,
+    *argv: str,
+    provider: str = "offline",
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``tardis-assets ARGV`` with ``config`` as its project file and DAGSTER_HOME tmp/home."""
+    """``tardis-assets ARGV`` with ``config`` as its project file and DAGSTER_HOME tmp/home;
+    ``env`` adds to (or overrides) the environment."""
     (tmp / "tardis_assets.toml").write_text(config)
     home = tmp / "home"
     home.mkdir(exist_ok=True)
@@ -23,7 +28,7 @@ def run_cli(
         **os.environ,
         "TARDIS_CONFIG": str(tmp / "tardis_assets.toml"),
         "DAGSTER_HOME": str(home),
-        "TARDIS_LLM_PROVIDER": "offline",
+        "TARDIS_LLM_PROVIDER": provider,
         **(env or {}),
     }
     full.pop("TARDIS_DATA_DIR", None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_kit import assert_one_sentence, base_config, run_cli
+from cli_kit import assert_one_sentence, base_config, run_cli, step_attempts
 
 DAY = "2025-03-01"
 T0 = 1740787200000000  # 2025-03-01T00:00Z
@@ -118,8 +118,6 @@ def test_a_provider_that_only_fails_ends_with_one_sentence(tmp_path: Path) -> No
     """Every response a fault (rate limits, server errors, broken JSON, schema-breaking
     values): one sentence with the ok share, each model's breaker, the last provider error and
     what to try; the reason is printed once, not once per log line or retry."""
-    from cli_kit import step_attempts
-
     from tardis_assets.lib.llm import OfflineServer
     from tardis_assets.lib.llm.offline_faults import Faults
 
@@ -151,3 +149,43 @@ def test_a_provider_that_only_fails_ends_with_one_sentence(tmp_path: Path) -> No
     )
     assert (done.stdout + done.stderr).count("ok share") == 1, line
     assert step_attempts(tmp_path / "home", "llm_signals") == 1
+
+
+LLM_CONFIG = '[market]\nsynthetic_trades_per_day = 20000\nraw_types = ["trades"]\n'
+
+
+def test_look_ahead_refusal_names_models_cutoffs_and_remedy(tmp_path: Path) -> None:
+    config = f'[data]\ndir = "{tmp_path / "data"}"\n\n' + LLM_CONFIG
+    done = run_cli(tmp_path, config, "demo", "--start", "2024-01-10", "--days", "1")
+    line = assert_one_sentence(
+        done,
+        "llm_signals 2024-01-10|sentiment",
+        "refused as in-sample",
+        "deepseek-chat knows data up to 2024-07-01",
+        "allow_in_sample",
+    )
+    assert "of" in line.split("refused")[0]  # "N of N requests": the count is given
+
+
+def test_budget_exhausted_names_spend_cap_and_remedy(tmp_path: Path) -> None:
+    config = f'[data]\ndir = "{tmp_path / "data"}"\n\n' + LLM_CONFIG
+    config += "\n[llm]\nbudget_run_usd = 0.01\n"
+    done = run_cli(tmp_path, config, "demo", "--start", DAY, "--days", "1")
+    assert_one_sentence(
+        done, "llm_signals 2025-03-01|", "not sent", "run cap $0.01", "budget_run_usd"
+    )
+
+
+def test_provider_down_names_breakers_last_error_and_remedy(tmp_path: Path) -> None:
+    """Nothing listens on the discard port: every call fails to connect."""
+    config = f'[data]\ndir = "{tmp_path / "data"}"\n\n' + LLM_CONFIG
+    config += '\n[llm]\nbase_url = "http://127.0.0.1:9/v1"\n'
+    done = run_cli(tmp_path, config, "demo", "--start", DAY, "--days", "1", provider="local")
+    assert_one_sentence(
+        done,
+        "llm_signals 2025-03-01|sentiment: provider down",
+        "ok share 0.00",
+        "open",
+        "connection error",
+        "tardis-assets llm ping",
+    )

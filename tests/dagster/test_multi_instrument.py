@@ -102,6 +102,10 @@ def test_three_instruments_through_the_cli(tmp_path, tardis_fixtures):
     assert sorted(ln[1] for ln in per_instrument) == sorted(INSTRUMENTS)
     bitmex = next(ln for ln in per_instrument if ln[1] == "bitmex:XBTUSD")
     assert bitmex[2:4] == ["file", "10"]
+    # What latency costs, for the instrument the range assets study (the first by default):
+    # the tick replay's PnL at five model latencies.
+    (latency,) = [ln for ln in done.stdout.splitlines() if ln.startswith("latency study ")]
+    assert latency.split()[2] == INSTRUMENTS[0] and latency.count(" | ") == 4, latency
 
 
 def test_the_shipped_project_file_holds_the_defaults(tmp_path):

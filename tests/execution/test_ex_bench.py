@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "execution.py"
+from bench_scripts import run_bench
 
 
 @pytest.mark.bench
 @pytest.mark.parametrize("generator", ["compact", "auto"])
 def test_bench_execution_prints_summary(tmp_path: Path, generator: str) -> None:
     pytest.importorskip("hftbacktest")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--events",
-            "200000",
-            "--workdir",
-            str(tmp_path),
-            "--generator",
-            generator,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
+    lines = run_bench(
+        "execution.py", "--events", "200000", "--workdir", str(tmp_path), "--generator", generator
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = proc.stdout.strip().splitlines()
     day = next(line for line in lines if line.startswith("day: "))
     rows = int(day.split()[1])
     assert rows > 150_000

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from datetime import UTC, datetime
 
-from tardis_assets.lib.llm import KINDS, Question, SignalRequest
+from tardis_assets.lib.llm import KINDS, OfflineServer, Question, SignalRequest
 
 # Recent bars (after every model cutoff in the default routing table).
 BAR0_US = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp() * 1_000_000)
@@ -64,3 +68,18 @@ def make_questions(n_bars: int, kinds: tuple[str, ...] = ("pattern", "risk")) ->
                          bar_date(req.bar_start_us), pack=f"{kind}|{n // 8}")
             )  # fmt: skip
     return out
+
+
+def kill_after_requests(
+    server: OfflineServer, child: subprocess.Popen, count: int, timeout_s: float = 120
+) -> None:
+    """SIGKILL ``child`` once the stand-in has received ``count`` requests: a crash mid-batch,
+    at a point set by the server's own count rather than by a sleep."""
+    deadline = time.monotonic() + timeout_s
+    while server.request_count() < count:
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, f"only {server.request_count()} of {count} requests"
+        time.sleep(0.005)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL

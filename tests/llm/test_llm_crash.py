@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from llm_testkit import kill_after_requests
 
 from tardis_assets.lib.llm import OfflineServer
 from tardis_assets.lib.llm.cache import ResponseCache
@@ -38,14 +37,7 @@ def test_kill_9_mid_run_then_restart_resends_nothing_paid(tmp_path):
     cache = tmp_path / "cache.sqlite"
     with OfflineServer(latency_s=0.02) as srv:
         child = _run_child(srv.base_url, cache)
-        deadline = time.monotonic() + 60
-        while srv.request_count() < 150:
-            assert child.poll() is None, child.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        assert child.returncode == -signal.SIGKILL
+        kill_after_requests(srv, child, 150, timeout_s=60)
         first_log = srv.stats()["log"]
         with ResponseCache(cache) as c:
             paid_and_stored = c.keys()

@@ -3,14 +3,12 @@ its own process, gateways in child processes killed with SIGKILL, one shared SQL
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from llm_testkit import kill_after_requests
 
 from tardis_assets.lib.llm import OfflineServer
 from tardis_assets.lib.llm.cache import ResponseCache
@@ -58,14 +56,7 @@ def test_kill_9_at_several_points_then_rerun_ledger_equals_the_bill(tmp_path):
     with OfflineServer(latency_s=0.02, in_process=False) as srv:
         for kill_at in (40, 250, 480):
             child = _child(srv.base_url, cache)
-            deadline = time.monotonic() + 120
-            while srv.request_count() < kill_at:
-                assert child.poll() is None, child.communicate()
-                assert time.monotonic() < deadline
-                time.sleep(0.005)
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait()
-            assert child.returncode == -signal.SIGKILL
+            kill_after_requests(srv, child, kill_at)
             # At every kill point, what the journal holds never exceeds what was billed.
             log = srv.stats()["log"]
             assert sum(r.cost_usd for r in _journal(cache)) <= billed_usd(log, prices) + 1e-12

@@ -28,8 +28,8 @@ def test_lookahead_refusal_sentence(config):
     assert err.sentence() == (
         "llm_signals 2024-01-10|pattern: 96 of 96 requests refused as in-sample: gpt-4.1 knows "
         "data up to 2024-06-01, gpt-4.1-mini knows data up to 2024-06-01. Use days after the "
-        "cutoff, route to a model with a later cutoff, or set allow_in_sample: true on the llm "
-        "resource."
+        "cutoff, route to a model with a later cutoff, or set allow_in_sample = true under [llm] "
+        "in tardis_assets.toml (or on the llm resource)."
     )
     # The sentence comes from the stored stats alone.
     assert coverage_failure(part.stats, 0.95).sentence() == err.sentence()
@@ -45,7 +45,7 @@ def test_budget_exhausted_sentence(config, bars):
     assert text.startswith("llm_signals 2026-11-20|risk: ")
     assert " of 96 requests not sent: after $0.0" in text
     assert "the next call's worst-case cost no longer fit under the budget (run cap $0.01)" in text
-    assert "Raise budget_run_usd or budget_day_usd on the llm resource" in text
+    assert "Raise budget_run_usd or budget_day_usd under [llm]" in text
     assert part.cost_usd <= 0.01
     assert err.facts["budget_exhausted"] == int(part.stats["budget_exhausted"].sum()) > 0
 

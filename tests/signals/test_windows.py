@@ -1,8 +1,8 @@
 from datetime import UTC, date, datetime
 
-import polars as pl
 import pytest
 from signals_testkit import day_bars as make_bars
+from signals_testkit import news
 
 from tardis_assets.lib.signals.windows import windows
 
@@ -12,21 +12,6 @@ DAY = date(2025, 3, 1)
 @pytest.fixture(scope="module")
 def day_bars():
     return make_bars(DAY, exchange="x")
-
-
-def news(*rows):
-    return pl.DataFrame(
-        {
-            "published_at": [r[0] for r in rows],
-            "headline": [r[1] for r in rows],
-            "symbols": [r[2] for r in rows],
-        },
-        schema={
-            "published_at": pl.Datetime("us", "UTC"),
-            "headline": pl.String,
-            "symbols": pl.List(pl.String),
-        },
-    )
 
 
 def test_one_window_per_bar_with_its_headlines(day_bars):

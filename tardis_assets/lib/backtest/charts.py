@@ -1,46 +1,15 @@
-"""Small PNG charts for asset metadata (they live in the Dagster event log: keep them light).
+"""Small PNG charts of backtests: equity with drawdown, Sharpe heatmaps, Monte Carlo fans.
 
-Figures are built with matplotlib's object API on an Agg canvas (no pyplot state), series are
-thinned to a few hundred points, and the PNG is rendered at a low DPI so each stays well under
-60 KB.
+Drawn through ``lib/figures`` (detached Agg figures, thinned series, low DPI), so each stays
+well under 60 KB in the event log.
 """
 
 from __future__ import annotations
 
-import io
-from typing import TYPE_CHECKING
-
 import numpy as np
 import polars as pl
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-MAX_POINTS = 600
-DPI = 72
-
-
-def _thin(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
-    if n <= max_points:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, max_points).astype(np.int64))
-
-
-def _figure(width: float, height: float) -> Figure:
-    """A detached Agg figure; matplotlib is imported here so loading the code location stays
-    fast when no chart is drawn."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height))
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    return buf.getvalue()
+from tardis_assets.lib.figures import figure, png, thin
 
 
 def equity_drawdown_png(per_bar: pl.DataFrame, title: str = "Equity") -> bytes:
@@ -50,8 +19,8 @@ def equity_drawdown_png(per_bar: pl.DataFrame, title: str = "Equity") -> bytes:
     equity = per_bar.get_column("equity").to_numpy()
     x = per_bar.get_column("bar_start").to_numpy()
     dd = equity / np.maximum.accumulate(np.maximum(equity, 1.0)) - 1.0
-    idx = _thin(equity.size)
-    fig = _figure(6.4, 3.6)
+    idx = thin(equity.size)
+    fig = figure(6.4, 3.6)
     ax1, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax1.plot(x[idx], equity[idx], lw=1.0, color="#1f5fa8")
     ax1.set_ylabel("equity")
@@ -62,7 +31,7 @@ def equity_drawdown_png(per_bar: pl.DataFrame, title: str = "Equity") -> bytes:
     ax2.grid(alpha=0.3)
     fig.autofmt_xdate()
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def sharpe_heatmap_png(
@@ -77,7 +46,7 @@ def sharpe_heatmap_png(
     cy = cells.get_column(y).to_numpy()
     cv = cells.get_column(value).cast(pl.Float64).fill_null(np.nan).to_numpy()
     xs, ys = np.unique(cx), np.unique(cy)
-    fig = _figure(6.0, 4.2)
+    fig = figure(6.0, 4.2)
     ax = fig.subplots()
     if xs.size * ys.size == cells.height:
         # A full grid: one cell per combination, labelled by parameter value.
@@ -95,7 +64,7 @@ def sharpe_heatmap_png(
     ax.set_ylabel(y)
     ax.set_title(f"{value} by {x} x {y} ({results.height} combinations)", fontsize=10)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def monte_carlo_fan_png(
@@ -104,7 +73,7 @@ def monte_carlo_fan_png(
     """Fan chart of equity percentiles (columns of ``bands``) over the horizon."""
     if bands.ndim != 2 or bands.shape[1] != len(percentiles) or bands.shape[0] != len(checkpoints):
         raise ValueError("bands must be (checkpoints x percentiles)")
-    fig = _figure(6.4, 3.6)
+    fig = figure(6.4, 3.6)
     ax = fig.subplots()
     k = len(percentiles)
     for lo in range(k // 2):
@@ -127,4 +96,4 @@ def monte_carlo_fan_png(
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)

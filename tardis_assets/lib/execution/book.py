@@ -102,45 +102,34 @@ def level_at(qty: np.ndarray, bs: np.ndarray, side: int, pidx: int) -> float:
 
 
 @njit(cache=True, nogil=True)
-def scan_best(qty: np.ndarray, bs: np.ndarray, side: int, start: int) -> int:
-    """Best non-empty slot at or beyond ``start`` (down for bids, up for asks)."""
+def scan_slots(qty: np.ndarray, bs: np.ndarray, side: int, start: int, down: bool) -> int:
+    """First non-empty slot of ``side`` from ``start`` moving down (or up), NONE if there is
+    none: the one walk behind the best and the worst level of either side."""
     count = bs[BS_NBID] if side == BID else bs[BS_NASK]
     if count == 0:
         return NONE
     n = bs[BS_SLOTS]
-    s = start
-    if side == BID:
-        s = min(s, n - 1)
-        while s >= 0 and qty[BID, s] == 0.0:
+    if down:
+        s = min(start, n - 1)
+        while s >= 0 and qty[side, s] == 0.0:
             s -= 1
-    else:
-        s = max(s, 0)
-        while s < n and qty[ASK, s] == 0.0:
-            s += 1
-        if s >= n:
-            s = NONE
-    return s
+        return s if s >= 0 else NONE
+    s = max(start, 0)
+    while s < n and qty[side, s] == 0.0:
+        s += 1
+    return s if s < n else NONE
+
+
+@njit(cache=True, nogil=True)
+def scan_best(qty: np.ndarray, bs: np.ndarray, side: int, start: int) -> int:
+    """Best non-empty slot at or beyond ``start`` (down for bids, up for asks)."""
+    return scan_slots(qty, bs, side, start, side == BID)
 
 
 @njit(cache=True, nogil=True)
 def scan_worst(qty: np.ndarray, bs: np.ndarray, side: int, start: int) -> int:
     """Deepest non-empty slot at or inside ``start`` (up for bids, down for asks)."""
-    count = bs[BS_NBID] if side == BID else bs[BS_NASK]
-    if count == 0:
-        return NONE
-    n = bs[BS_SLOTS]
-    s = start
-    if side == BID:
-        s = max(s, 0)
-        while s < n and qty[BID, s] == 0.0:
-            s += 1
-        if s >= n:
-            s = NONE
-    else:
-        s = min(s, n - 1)
-        while s >= 0 and qty[ASK, s] == 0.0:
-            s -= 1
-    return s
+    return scan_slots(qty, bs, side, start, side != BID)
 
 
 @njit(cache=True, nogil=True)

@@ -1,44 +1,16 @@
 """Small PNG charts of execution runs (kept light: they travel in asset metadata).
 
-Built with matplotlib's object API on an Agg canvas (no pyplot state), series thinned to a few
-hundred points, rendered at a low DPI.
+Drawn through ``lib/figures`` (detached Agg figures, thinned series, low DPI).
 """
 
 from __future__ import annotations
 
-import io
-from typing import TYPE_CHECKING
-
 import numpy as np
 import polars as pl
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from tardis_assets.lib.figures import figure, png, thin
 
-MAX_POINTS = 600
-DPI = 72
 PNL_PARTS = ("alpha", "spread_impact", "fees", "funding")
-
-
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height))
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    return buf.getvalue()
-
-
-def _thin(n: int) -> np.ndarray:
-    if n <= MAX_POINTS:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, MAX_POINTS).astype(np.int64))
 
 
 def execution_png(equity: pl.DataFrame, pnl: dict[str, float], title: str) -> bytes:
@@ -47,8 +19,8 @@ def execution_png(equity: pl.DataFrame, pnl: dict[str, float], title: str) -> by
         raise ValueError("cannot chart an empty equity curve")
     eq = equity.get_column("equity").to_numpy()
     x = equity.get_column("time").to_numpy()
-    idx = _thin(eq.size)
-    fig = _figure(8.0, 3.4)
+    idx = thin(eq.size)
+    fig = figure(8.0, 3.4)
     ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.4]})
     ax1.plot(x[idx], eq[idx], lw=1.0, color="#1f5fa8")
     ax1.set_ylabel("equity")
@@ -65,13 +37,13 @@ def execution_png(equity: pl.DataFrame, pnl: dict[str, float], title: str) -> by
     ax2.set_title(f"PnL {pnl['pnl']:,.2f}", fontsize=10)
     ax2.tick_params(labelsize=8)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def latency_png(table: pl.DataFrame) -> bytes:
     """PnL, Sharpe and implementation shortfall against model latency, one line per order
     latency (the 'measured' point drawn at its median measured latency)."""
-    fig = _figure(9.0, 3.2)
+    fig = figure(9.0, 3.2)
     axes = fig.subplots(1, 3)
     for order_ms in table.get_column("order_latency_ms").unique().sort().to_list():
         part = table.filter(pl.col("order_latency_ms") == order_ms).sort("model_latency_ms")
@@ -87,4 +59,4 @@ def latency_png(table: pl.DataFrame) -> bytes:
         ax.tick_params(labelsize=8)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)

@@ -60,7 +60,6 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "n_fills": pl.Int64(),
     "n_decisions": pl.Int64(),
     "events": pl.Int64(),
-    "events_per_second": pl.Float64(),
     "depth_source": pl.String(),
     "maker_fee_bps": pl.Float64(),
     "taker_fee_bps": pl.Float64(),
@@ -136,6 +135,24 @@ def daily_breakdown(result: ExecutionResult, run_id: str) -> pl.DataFrame:
     return out.select(list(DAILY_SCHEMA)).cast(DAILY_SCHEMA)
 
 
+def _outcome(result: ExecutionResult) -> dict[str, float | int | str]:
+    """What a replay produced, deterministic: the summary row and the metadata both carry it."""
+    stats = result.stats
+    return {
+        **{k: _finite(v) for k, v in result.metrics.items()},
+        **{f"pnl_{k}": _finite(v) for k, v in result.pnl.items()},
+        "passive_fill_rate": _finite(float(stats["passive_fill_rate"])),
+        "maker_share": _finite(float(stats["maker_share"])),
+        "n_orders": int(stats["n_orders"]),
+        "n_fills": int(stats["n_fills"]),
+        "n_decisions": int(stats["n_decisions"]),
+        "events": int(stats["rows"]),
+        "depth_source": str(stats["depth_source"]),
+        "maker_fee_bps": float(stats["maker_fee_bps"]),
+        "taker_fee_bps": float(stats["taker_fee_bps"]),
+    }
+
+
 def execution_report(
     result: ExecutionResult,
     *,
@@ -153,8 +170,7 @@ def execution_report(
     run = result.run
     ph = params_hash(params) if params is not None else ""
     equity = result.equity
-    metrics = {k: _finite(v) for k, v in result.metrics.items()}
-    pnl = {f"pnl_{k}": _finite(v) for k, v in result.pnl.items()}
+    outcome = _outcome(result)
     stats = result.stats
     config_json = json.dumps(dataclasses.asdict(run.config), sort_keys=True)
     summary = pl.DataFrame(
@@ -171,18 +187,7 @@ def execution_report(
                 "first_time": equity.get_column("time")[0] if equity.height else None,
                 "last_time": equity.get_column("time")[-1] if equity.height else None,
                 "n_marks": equity.height,
-                **metrics,
-                **pnl,
-                "passive_fill_rate": _finite(float(stats["passive_fill_rate"])),
-                "maker_share": _finite(float(stats["maker_share"])),
-                "n_orders": int(stats["n_orders"]),
-                "n_fills": int(stats["n_fills"]),
-                "n_decisions": int(stats["n_decisions"]),
-                "events": int(stats["rows"]),
-                "events_per_second": float(stats["events_per_second"]),
-                "depth_source": str(stats["depth_source"]),
-                "maker_fee_bps": float(stats["maker_fee_bps"]),
-                "taker_fee_bps": float(stats["taker_fee_bps"]),
+                **outcome,
             }
         ],
         schema=SUMMARY_SCHEMA,
@@ -192,20 +197,11 @@ def execution_report(
         "params_hash": ph,
         "exchange": run.data.exchange,
         "symbol": run.data.symbol,
-        **metrics,
-        **pnl,
-        "passive_fill_rate": _finite(float(stats["passive_fill_rate"])),
-        "maker_share": _finite(float(stats["maker_share"])),
-        "n_orders": int(stats["n_orders"]),
-        "n_fills": int(stats["n_fills"]),
-        "n_decisions": int(stats["n_decisions"]),
-        "events": int(stats["rows"]),
+        **outcome,
+        # Timing varies run to run: metadata only, never in a table (re-runs are byte-identical).
         "events_per_second": float(stats["events_per_second"]),
         "replay_seconds": float(stats["seconds"]),
-        "depth_source": str(stats["depth_source"]),
         "local_source": str(stats["local_source"]),
-        "maker_fee_bps": float(stats["maker_fee_bps"]),
-        "taker_fee_bps": float(stats["taker_fee_bps"]),
         "entry_latency_ms": run.config.entry_latency_ms,
         "response_latency_ms": run.config.response_latency_ms,
         "style": run.config.style,

@@ -321,25 +321,26 @@ def read_whole(data: MarketData, data_type: str) -> pl.DataFrame | None:
     return pl.concat(frames, how="vertical_relaxed")
 
 
-def sample_prices(data: MarketData, data_type: str, limit: int = 4096) -> np.ndarray:
-    """Up to ``limit`` prices from the first chunk of a type (for tick-size inference)."""
+def _sample(
+    data: MarketData, data_type: str, suffix: str, limit: int, *, positive: bool
+) -> np.ndarray:
+    """Up to ``limit`` finite (and, if asked, positive) values of the ``*suffix`` columns of a
+    type's first chunk."""
     for chunk in iter_chunks(data, data_type):
-        values = [chunk[k].ravel() for k in chunk if k.endswith("price")]
+        values = [chunk[k].ravel() for k in chunk if k.endswith(suffix)]
         if not values:
             return np.zeros(0)
         flat = np.concatenate(values)
-        flat = flat[np.isfinite(flat)]
-        return flat[:limit]
+        keep = np.isfinite(flat) & (flat > 0) if positive else np.isfinite(flat)
+        return flat[keep][:limit]
     return np.zeros(0)
+
+
+def sample_prices(data: MarketData, data_type: str, limit: int = 4096) -> np.ndarray:
+    """Up to ``limit`` prices from the first chunk of a type (for tick-size inference)."""
+    return _sample(data, data_type, "price", limit, positive=False)
 
 
 def sample_amounts(data: MarketData, data_type: str, limit: int = 4096) -> np.ndarray:
     """Up to ``limit`` positive amounts from the first chunk of a type (for lot inference)."""
-    for chunk in iter_chunks(data, data_type):
-        values = [chunk[k].ravel() for k in chunk if k.endswith("amount")]
-        if not values:
-            return np.zeros(0)
-        flat = np.concatenate(values)
-        flat = flat[np.isfinite(flat) & (flat > 0)]
-        return flat[:limit]
-    return np.zeros(0)
+    return _sample(data, data_type, "amount", limit, positive=True)

@@ -13,7 +13,7 @@ from tardis_assets.lib.errors import BudgetError, LookAheadError, ProviderError,
 
 _REMEDY_LOOKAHEAD = (
     "Use days after the cutoff, route to a model with a later cutoff, or set "
-    "allow_in_sample: true on the llm resource."
+    "allow_in_sample = true under [llm] in tardis_assets.toml (or on the llm resource)."
 )
 
 
@@ -73,8 +73,9 @@ def coverage_failure(stats: pl.DataFrame, min_ok_share: float) -> TardisAssetsEr
             f"{where}: {_n(count[worst])} of {_n(total)} requests not sent: after "
             f"${float(stats['cost_usd'].sum()):.4f} spent, the next call's worst-case cost no "
             f"longer fit under the budget ({', '.join(caps) or 'cap'})",
-            remedy="Raise budget_run_usd or budget_day_usd on the llm resource (or wait for the "
-            "next UTC day for the day cap) and run again; answers already paid are cached.",
+            remedy="Raise budget_run_usd or budget_day_usd under [llm] (or on the llm "
+            "resource), or wait for the next UTC day for the day cap, and run again; answers "
+            "already paid are cached.",
             facts=facts,
         )
     if worst == "replay_miss":
