@@ -88,6 +88,22 @@ class ProcessTree:
         """Remembered pids still running as the same process (not a reused pid)."""
         return [p for p, started in self.known.items() if alive(p) and start_time(p) == started]
 
+    def kill(self) -> list[int]:
+        """SIGKILL every remembered pid at once (a crash, no chance to clean up); return them.
+
+        Waits (bounded) until the kernel has ended them and reaps the direct child.
+        """
+        self.remember()
+        killed = self.live()
+        _signal(killed, signal.SIGKILL)
+        deadline = time.monotonic() + KILL_WAIT_S
+        while self.live() and time.monotonic() < deadline:
+            self.process.poll()
+            time.sleep(0.05)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=KILL_WAIT_S)
+        return killed
+
     def stop(self, grace_s: float = STOP_GRACE_S) -> list[int]:
         """SIGTERM every remembered pid, wait up to ``grace_s``, SIGKILL the rest.
 
