@@ -2,12 +2,13 @@
 
 A clean run of one synthetic day goes to one project; on a second project the same command is
 started N times, each time SIGKILLed (the process and every descendant at once) at a random
-point: a random step of the day's pipeline has started, plus 0-3 s. Each attempt is the re-run of the one killed
-before it; a last re-run goes to the end. Then the lake must hold what the clean run holds (a
-content hash per table, operate/crash.py says which columns differ by design), the LLM ledger
-must equal what the stand-in billed (its own request log) to the cent, and no run may be left
-unfinished nor any pool slot held. The logic is tardis_assets/operate/crash.py; the test of
-three fixed points (tests/dagster/test_crash_points.py) uses it too.
+point: a random step of the day's pipeline has started, plus 0-3 s. Each attempt is the re-run
+of the one killed before it; a last re-run goes to the end. Then the lake must hold what the
+clean run holds (a content hash per table; operate/crash.py says which columns differ by
+design), the LLM ledger must equal what the stand-in billed (its own request log) to the cent,
+and no run may be left unfinished nor any pool slot held. The logic is
+tardis_assets/operate/crash.py; the test of three fixed points (tests/dagster/
+test_crash_points.py) uses it too.
 
     .venv/bin/python bench/crash_soak.py [--kills 6] [--seed 1] [--trades-per-day 20000]
 """
