@@ -20,6 +20,7 @@ from tardis_assets.defs.support.params_config import params_config
 from tardis_assets.lib.llm import GatewayConfig, OfflineServer
 from tardis_assets.lib.llm.providers import PROVIDERS
 from tardis_assets.lib.market.synthetic import SyntheticMarket
+from tardis_assets.lib.market.tardis.inflate import InflateLimits
 from tardis_assets.lib.quality.rules import QualityRules
 from tardis_assets.lib.settings import Settings
 from tardis_assets.lib.signals.settings import SignalSettings
@@ -70,6 +71,17 @@ class MarketResource(dg.ConfigurableResource):
     seed: int = 7
     synthetic_trades_per_day: int = 200_000
     bar_seconds: int = 60
+    max_inflated_gib: float = Field(
+        default=InflateLimits().max_gib,
+        description="a .gz input may inflate to at most this many GiB (gzip bombs)",
+    )
+    max_inflate_ratio: float = Field(
+        default=InflateLimits().max_ratio,
+        description="... and to at most this many bytes per compressed byte",
+    )
+
+    def inflate_limits(self) -> InflateLimits:
+        return InflateLimits(max_gib=self.max_inflated_gib, max_ratio=self.max_inflate_ratio)
 
     def instrument_list(self) -> list[tuple[str, str]]:
         pairs = []
@@ -207,6 +219,8 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             seed=market.seed,
             synthetic_trades_per_day=market.synthetic_trades_per_day,
             bar_seconds=market.bar_seconds,
+            max_inflated_gib=market.inflate.max_gib,
+            max_inflate_ratio=market.inflate.max_ratio,
         ),
         "llm": llm_resource_from(settings),
         "quality": QualityResource(

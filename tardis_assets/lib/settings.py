@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tardis_assets.lib.errors import ConfigError
+from tardis_assets.lib.market.tardis.inflate import InflateLimits
 from tardis_assets.lib.market.tardis.schemas import DATA_TYPES
 from tardis_assets.lib.quality.rules import QualityRules
 from tardis_assets.lib.signals.settings import SignalSettings
@@ -76,6 +77,8 @@ class MarketSettings:
     seed: int
     download_missing: bool
     tardis_key_set: bool
+    # How far a .gz input may inflate (gzip bombs); defaults: lib/market/tardis/inflate.py.
+    inflate: InflateLimits = field(default_factory=InflateLimits)
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,8 @@ _KNOWN: dict[str, dict[str, type | tuple]] = {
         "synthetic_trades_per_day": int,
         "seed": int,
         "download_missing": bool,
+        "max_inflated_gib": (int, float),
+        "max_inflate_ratio": (int, float),
     },
     "llm": {
         "provider": str,
@@ -223,6 +228,18 @@ def parse_raw_types(items: list[str] | tuple[str, ...], where: str) -> tuple[str
             remedy=f"Known: {', '.join(DATA_TYPES)}.",
         )
     return tuple(dict.fromkeys(["trades", *types]))
+
+
+def _inflate_limits(market: Mapping[str, Any], where: str) -> InflateLimits:
+    """[market] max_inflated_gib / max_inflate_ratio over the built-in defaults."""
+    default = InflateLimits()
+    try:
+        return InflateLimits(
+            max_gib=float(market.get("max_inflated_gib", default.max_gib)),
+            max_ratio=float(market.get("max_inflate_ratio", default.max_ratio)),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [market] {exc}") from None
 
 
 def _path(base: Path, text: str) -> Path:
@@ -311,6 +328,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         seed=int(m.get("seed", 7)),
         download_missing=bool(download),
         tardis_key_set=bool(env.get("TARDIS_API_KEY")),
+        inflate=_inflate_limits(m, where),
     )
     if market.bar_seconds <= 0 or 86_400 % market.bar_seconds:
         raise ConfigError(f"{where}: bar_seconds={market.bar_seconds} must divide a day evenly")

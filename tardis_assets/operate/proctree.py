@@ -102,11 +102,15 @@ class ProcessTree:
         return killed
 
     def kill(self) -> list[int]:
-        """SIGKILL every remembered pid at once (what a lost machine looks like to the others)."""
+        """SIGKILL every remembered pid at once: a crash with no chance to clean up, or what a
+        lost machine looks like to the others. Waits (bounded) until the kernel has ended them,
+        reaps the direct child, and returns the pids."""
         self.remember()
         pids = self.live()
         _signal(pids, signal.SIGKILL)
         _wait_gone(self.known, KILL_WAIT_S, self._poll)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=KILL_WAIT_S)
         return pids
 
     def _poll(self) -> None:

@@ -45,7 +45,13 @@ from tardis_assets.operate.proctree import alive, descendants, start_time
 HOST_TAG, PID_TAG, START_TAG = "tardis/host", "tardis/pid", "tardis/pid_start"
 DEFAULT_MAX_WAIT_S = 600.0
 _WATCH_INTERVAL_S = 0.5
-_LIVE = (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING)
+# NOT_STARTED too: a process killed between creating its run and starting it leaves one.
+_LIVE = (
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+)
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 Printer = Callable[[str], None]

@@ -6,59 +6,20 @@ project file, so what is checked is exactly what a person sees in the terminal.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_kit import assert_one_sentence, base_config, run_cli, step_attempts
 
 DAY = "2025-03-01"
 T0 = 1740787200000000  # 2025-03-01T00:00Z
 HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
 
 
-def run_cli(
-    tmp: Path, config: str, *argv: str, provider: str = "offline"
-) -> subprocess.CompletedProcess[str]:
-    (tmp / "tardis_assets.toml").write_text(config)
-    home = tmp / "home"
-    home.mkdir(exist_ok=True)
-    env = {
-        **os.environ,
-        "TARDIS_CONFIG": str(tmp / "tardis_assets.toml"),
-        "DAGSTER_HOME": str(home),
-        "TARDIS_LLM_PROVIDER": provider,
-    }
-    env.pop("TARDIS_DATA_DIR", None)
-    return subprocess.run(
-        [sys.executable, "-m", "tardis_assets.cli", *argv],
-        capture_output=True,
-        text=True,
-        cwd=tmp,
-        env=env,
-        timeout=600,
-    )
-
-
-def base_config(tmp: Path, extra: str = "") -> str:
-    return f'[data]\ndir = "{tmp / "data"}"\n\n[market]\nsynthetic_trades_per_day = 20000\n' + extra
-
-
 def trades(tmp: Path, name: str, lines: list[str]) -> None:
     inputs = tmp / "data" / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     (inputs / name).write_text("\n".join([HEADER, *lines]) + "\n")
-
-
-def assert_one_sentence(done: subprocess.CompletedProcess[str], *facts: str) -> str:
-    out = done.stdout + done.stderr
-    assert done.returncode == 1, out
-    assert "Traceback" not in out and "Stack Trace" not in out, out
-    (line,) = [x for x in done.stderr.splitlines() if x.startswith("tardis-assets: ")]
-    for fact in facts:
-        assert fact in line, (fact, line)
-    return line
 
 
 def test_bad_input_file(tmp_path: Path) -> None:
@@ -151,6 +112,43 @@ def test_a_quiet_instrument_passes_with_warn_and_blocks_with_error(
     else:
         with pytest.raises(RunStopped, match="limit 20 bars, error"):
             run_layers(registry, layers, DAY, run, instance)
+
+
+def test_a_provider_that_only_fails_ends_with_one_sentence(tmp_path: Path) -> None:
+    """Every response a fault (rate limits, server errors, broken JSON, schema-breaking
+    values): one sentence with the ok share, each model's breaker, the last provider error and
+    what to try; the reason is printed once, not once per log line or retry."""
+    from tardis_assets.lib.llm import OfflineServer
+    from tardis_assets.lib.llm.offline_faults import Faults
+
+    faults = Faults(
+        rate_429=0.25, rate_500=0.25, rate_malformed=0.25, rate_bad_value=0.25, retry_after_s=0.05
+    )
+    config = base_config(tmp_path, 'raw_types = ["trades"]\n')
+    with OfflineServer(faults=faults) as srv:
+        done = run_cli(
+            tmp_path,
+            config,
+            "demo",
+            "--start",
+            DAY,
+            "--days",
+            "1",
+            env={"TARDIS_LLM_BASE_URL": srv.base_url},
+        )
+        served = srv.stats()["log"]
+    assert served and all(entry["fault"] is not None for entry in served)
+    line = assert_one_sentence(
+        done,
+        "llm_signals 2025-03-01|sentiment",
+        "ok share 0.00",
+        "breakers: deepseek-chat ",
+        "gemini-2.0-flash ",
+        "last provider error: ",
+        "tardis-assets llm ping",
+    )
+    assert (done.stdout + done.stderr).count("ok share") == 1, line
+    assert step_attempts(tmp_path / "home", "llm_signals") == 1
 
 
 LLM_CONFIG = '[market]\nsynthetic_trades_per_day = 20000\nraw_types = ["trades"]\n'

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -158,3 +159,22 @@ def processes_mentioning(text: str) -> list[str]:
 
 def _holder_run(home: Path) -> str:
     return next(iter({s.run_id for s in pool_info(home).claimed_slots}), "")
+
+
+def test_a_run_whose_process_died_before_it_started_is_reaped(home: Path) -> None:
+    """Killed between creating its run and starting it (found by bench/crash_soak.py): the run
+    stays NOT_STARTED for ever unless the next run fails it."""
+    from tardis_assets.operate.proctree import start_time
+    from tardis_assets.operate.supervisor import HOST_TAG, PID_TAG, START_TAG, reap_dead_runs
+
+    gone = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    tags = {HOST_TAG: socket.gethostname(), PID_TAG: str(gone.pid), START_TAG: start_time(gone.pid)}
+    gone.kill()
+    gone.wait(timeout=30)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run = instance.add_run(
+            dg.DagsterRun(job_name="tardis_assets_run", status=dg.DagsterRunStatus.NOT_STARTED,
+                          tags=tags)
+        )  # fmt: skip
+        assert reap_dead_runs(instance) == [run.run_id]
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE

@@ -18,6 +18,7 @@ from tardis_assets.lib.market.tardis import (
     polars_schema,
     read_file,
 )
+from tardis_assets.lib.market.tardis.inflate import InflateLimits
 from tardis_assets.lib.market.tardis.schemas import lake_schema
 
 ROWS = {
@@ -194,7 +195,8 @@ def test_fast_and_precise_readers_agree(tardis_dir: Path, tmp_path: Path, suffix
         data_type = parse_filename(src).data_type
         fast, precise = tmp_path / f"{stem}.fast.parquet", tmp_path / f"{stem}.precise.parquet"
         with ingest_connection() as con:
-            assert ing._copy_fast(con, src, data_type, fast, is_gzip(src), None) is not None
+            limits = InflateLimits()
+            assert ing._copy_fast(con, src, data_type, fast, is_gzip(src), None, limits)
             ing._copy_precise(con, src, data_type, precise, is_gzip(src))
         a, b = pl.read_parquet(fast), pl.read_parquet(precise)
         assert a.schema == b.schema == lake_schema(data_type)

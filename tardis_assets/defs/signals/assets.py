@@ -156,8 +156,12 @@ def _signal_partitions(
                 part.stats,
             )
             if part.failure is not None:
-                # Stored as data; the coverage check says the same sentence and blocks.
-                context.log.warning(part.failure.sentence())
+                # Stored as data (metadata "failure"); the coverage check blocks with the
+                # sentence, which the CLI prints once: the log only points at it.
+                context.log.warning(
+                    f"{key}: coverage below min_ok_share {llm.min_ok_share:g}; the check "
+                    "llm_signals_coverage blocks the layers below with the reason"
+                )
             parts.append(part)
     return parts
 

@@ -119,6 +119,7 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
                             rules=rules,
                             synthetic=synthetic,
                             download=download,
+                            limits=market.inflate_limits(),
                         )
                     )
         except BaseException:
@@ -135,6 +136,8 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
         )
         wh.write(RAW_FILES, {"data_type": data_type, "date": day}, records)
         for item in staged:
+            for note in item.notes:
+                context.log.info(f"{data_type} {day} {item.instrument}: {note}")
             for finding in item.warnings:
                 context.log.warning(finding.sentence())
         rows = int(records["rows"].sum())
@@ -159,6 +162,9 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
                 ),
                 "warnings": dg.MetadataValue.text(
                     "\n".join(f.sentence() for item in staged for f in item.warnings) or "none"
+                ),
+                "notes": dg.MetadataValue.text(
+                    "\n".join(n for item in staged for n in item.notes) or "none"
                 ),
             }
         )

@@ -22,6 +22,7 @@ import polars as pl
 from tardis_assets.lib.errors import MissingInputError
 from tardis_assets.lib.market.tables import RAW_QUALITY
 from tardis_assets.lib.market.tardis import TardisFileError, find_input, ingest_file, lake_path
+from tardis_assets.lib.market.tardis.inflate import InflateLimits
 from tardis_assets.lib.market.tardis.naming import tardis_filename
 from tardis_assets.lib.market.tardis.quality import QualityReport, quality_report
 from tardis_assets.lib.quality.rules import Finding, QualityRules, Severity
@@ -47,6 +48,7 @@ class StagedFile:
     max_timestamp: int | None = None
     report: QualityReport | None = None
     warnings: list[Finding] = field(default_factory=list)
+    notes: tuple[str, ...] = ()  # what the ingest log says about an accepted file
 
     @property
     def instrument(self) -> str:
@@ -97,8 +99,12 @@ def stage_instrument(
     rules: QualityRules,
     synthetic: SyntheticWriter | None,
     download: Downloader | None = None,
+    limits: InflateLimits | None = None,
 ) -> StagedFile:
-    """Ingest and judge one instrument's file (or generate it) into a staging file."""
+    """Ingest and judge one instrument's file (or generate it) into a staging file.
+
+    ``limits`` bound how far a gzip input may inflate (``InflateLimits()`` when not given).
+    """
     dest = lake_path(lake, data_type, exchange, symbol, day)
     # Not named *.parquet, so the lake views' glob can never see a half-published partition.
     staging = dest.with_name(f".{dest.stem}.{run_id}.staging")
@@ -108,7 +114,8 @@ def stage_instrument(
     staged = StagedFile(exchange, symbol, dest, staging, "file", source)
     try:
         if source is not None:
-            result = ingest_file(source, data_type, staging, day=day)
+            result = ingest_file(source, data_type, staging, day=day, limits=limits)
+            staged.notes = result.notes
         else:
             result = synthetic(data_type, exchange, symbol, day, staging) if synthetic else None
             if result is None and synthetic is None:

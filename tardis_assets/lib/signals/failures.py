@@ -17,6 +17,22 @@ _REMEDY_LOOKAHEAD = (
 )
 
 
+_REMEDY_DOWN = (
+    "Check the provider with `tardis-assets llm ping`, then run again after the breaker cooldown "
+    "(answers already paid are cached), or route this kind to another provider or model in "
+    "routing.toml."
+)
+_REMEDY_SCHEMA = (
+    "Check the models' JSON mode (json_schema in routing.toml) or route this kind to another "
+    "model; failures are not cached, so a re-run asks again."
+)
+_REMEDY_FAILING = (
+    "Check the provider with `tardis-assets llm ping` and the models' JSON mode (json_schema in "
+    "routing.toml), then run again after the breaker cooldown (answers already paid are cached), "
+    "or route this kind to another provider or model in routing.toml."
+)
+
+
 def _n(value: int) -> str:
     return f"{value:,}"
 
@@ -76,20 +92,20 @@ def coverage_failure(stats: pl.DataFrame, min_ok_share: float) -> TardisAssetsEr
     )
     last = first["last_error"] or "none recorded"
     share = ok / total
+    state = f"breakers: {breakers}; last provider error: {last}"
     if worst == "parse_error":
+        # Provider failures beside broken answers: a provider that fails in every way at once.
+        failing = count["provider_error"] + count["breaker_open"]
+        also = f", and {_n(failing)} more failed at the provider" if failing else ""
         return ProviderError(
             f"{where}: {_n(count[worst])} of {_n(total)} answers broke the {first['kind']} schema "
-            f"on every model of the route (answer and one repair each; ok share {share:.2f}); "
-            f"last error: {last}",
-            remedy="Check the models' JSON mode (json_schema in routing.toml) or route this kind "
-            "to another model; failures are not cached, so a re-run asks again.",
+            f"on every model of the route (answer and one repair each){also}; ok share "
+            f"{share:.2f}; {state}",
+            remedy=_REMEDY_FAILING if failing else _REMEDY_SCHEMA,
             facts=facts,
         )
     return ProviderError(
-        f"{where}: provider down: ok share {share:.2f} ({_n(ok)} of {_n(total)}); breakers: "
-        f"{breakers}; last provider error: {last}",
-        remedy="Check the provider with `tardis-assets llm ping`, then run again after the "
-        "breaker cooldown (answers already paid are cached), or route this kind to another "
-        "provider or model in routing.toml.",
+        f"{where}: provider down: ok share {share:.2f} ({_n(ok)} of {_n(total)}); {state}",
+        remedy=_REMEDY_DOWN,
         facts=facts,
     )

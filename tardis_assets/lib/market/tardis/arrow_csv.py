@@ -7,7 +7,8 @@ CSV -> Parquet costs about 8.5 CPU-s spread over both cores. DuckDB still writes
 (scanning this reader as an Arrow stream), so the file format is the same on either path.
 
 Arrow's errors carry no reliable line number, so callers treat any failure here as "this file is
-not clean" and re-read it with DuckDB's reader, whose errors name the line.
+not clean" and re-read it with DuckDB's reader, whose errors name the line. Gzip inflation is the
+caller's (``inflate.InflateGuard``: ISA-L, bounded), so this module only parses bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -33,14 +34,6 @@ BLOCK_BYTES = 8 << 20
 
 def arrow_schema(data_type: str) -> pa.Schema:
     return pa.schema([(c.name, _ARROW[c.kind]) for c in columns(data_type)])
-
-
-def _open_gzip(path: Path) -> Any:
-    try:
-        from isal import igzip  # optional: ~4x faster inflate than zlib
-    except ImportError:
-        return pa.input_stream(str(path), compression="gzip")
-    return igzip.open(path, "rb")
 
 
 def with_sequence(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
@@ -63,14 +56,15 @@ def with_sequence(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
 
 
 @contextlib.contextmanager
-def open_csv_stream(path: Path, data_type: str, gz: bool) -> Iterator[pa.RecordBatchReader]:
+def open_csv_stream(source: Path | BinaryIO, data_type: str) -> Iterator[pa.RecordBatchReader]:
     """Record batches of the data rows with their ``seq`` (header skipped: it is checked
-    separately)."""
-    source = _open_gzip(path) if gz else pa.input_stream(str(path))
+    separately). ``source`` is a plain CSV file, or a readable binary stream of CSV bytes (an
+    inflating guard); a stream stays the caller's to close."""
+    stream = pa.input_stream(str(source)) if isinstance(source, Path) else source
     try:
         schema = arrow_schema(data_type)
         reader = pacsv.open_csv(
-            source,
+            stream,
             read_options=pacsv.ReadOptions(
                 column_names=schema.names, skip_rows=1, block_size=BLOCK_BYTES
             ),
@@ -86,4 +80,5 @@ def open_csv_stream(path: Path, data_type: str, gz: bool) -> Iterator[pa.RecordB
         )
         yield with_sequence(reader)
     finally:
-        source.close()
+        if isinstance(source, Path):
+            stream.close()

@@ -56,6 +56,7 @@ _CONVERT = re.compile(
     re.S,
 )
 _COLUMNS = re.compile(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)")
+_LINE_SIZE = re.compile(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)")
 _TYPE_WORDS = {
     "DOUBLE": "non-numeric",
     "BIGINT": "non-integer",
@@ -74,6 +75,13 @@ def translate_error(path: Path, exc: duckdb.Error) -> TardisFileError:
     if m := _COLUMNS.search(text):
         return TardisFileError(
             path, line, f"wrong number of fields: expected {m.group(1)}, found {m.group(2)}"
+        )
+    if m := _LINE_SIZE.search(text):
+        return TardisFileError(
+            path,
+            line,
+            f"line longer than {int(m.group(1)):,} bytes ({int(m.group(2)):,}; no line ending "
+            "where a tardis row ends): a corrupt or non-tardis file",
         )
     low = text.lower()
     if "gzip" in low or "zlib" in low or "decompress" in low:

@@ -10,24 +10,21 @@ line. Clean files pay one pass; bad files pay two and get a precise message.
 Memory stays bounded (8 MiB CSV blocks, DuckDB capped by ``memory_limit``) for a 50M-row day.
 The Parquet file is written next to its destination under a temporary name and renamed over it
 only once everything passed: a failure at any step leaves whatever was at ``dest`` untouched.
+
+Gzip is recognised by content, not by name, and inflated within ``InflateLimits`` on both paths
+(``inflate.py``): a gzip bomb stops at the limit with its number, never as a parse error.
 """
 
 from __future__ import annotations
 
 import tempfile
-import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pyarrow as pa
-
-try:  # ISA-L is optional (the fast inflate); its stream errors are input errors too
-    from isal.igzip_lib import IsalError
-except ImportError:  # pragma: no cover - isal is a dependency, but keep the reader importable
-    IsalError = None  # type: ignore[assignment, misc]
 
 from tardis_assets.lib.market.tardis.arrow_csv import open_csv_stream, with_sequence
 from tardis_assets.lib.market.tardis.duck import ingest_connection, sql_string, translate_error
@@ -36,6 +33,14 @@ from tardis_assets.lib.market.tardis.header import (
     check_header,
     describe_header_difference,
     is_gzip,
+)
+from tardis_assets.lib.market.tardis.inflate import (
+    MAX_LINE_BYTES,
+    STREAM_ERRORS,
+    InflateGuard,
+    InflateLimitError,
+    InflateLimits,
+    scan_gzip,
 )
 from tardis_assets.lib.market.tardis.schemas import (
     DATA_TYPES,
@@ -56,14 +61,7 @@ from tardis_assets.lib.storage.files import atomic_target
 # What a file that is not clean raises on the fast path: Arrow's parser, DuckDB's row rules and
 # casts, gzip streams (zlib, ISA-L). Anything else is a bug and must surface, not be retried
 # silently on the slow path.
-INPUT_ERRORS: tuple[type[BaseException], ...] = (
-    pa.ArrowException,
-    duckdb.Error,
-    OSError,
-    EOFError,
-    zlib.error,
-    *((IsalError,) if IsalError is not None else ()),
-)
+INPUT_ERRORS: tuple[type[BaseException], ...] = (pa.ArrowException, duckdb.Error, *STREAM_ERRORS)
 
 # zstd level 1 + format V2 pages (delta-encoded timestamps): measured on a 10M-row trades day,
 # 12% smaller and ~10% less writer CPU than the defaults; DuckDB, polars and pyarrow read V2.
@@ -77,6 +75,8 @@ class IngestResult:
     max_timestamp: int | None
     dest: Path
     bytes: int
+    # What the ingest log should say about an accepted file (a plain CSV named .gz, ...).
+    notes: tuple[str, ...] = field(default=())
 
 
 def require_data_type(path: Path | str, data_type: str) -> None:
@@ -92,23 +92,38 @@ def _read_csv_sql(data_type: str, gz: bool) -> str:
     return (
         "SELECT * FROM read_csv($src, columns = $cols, header = true, auto_detect = false, "
         "delim = ',', quote = '\"', escape = '\"', nullstr = '', strict_mode = true, "
-        f"compression = '{'gzip' if gz else 'none'}')"
+        f"max_line_size = {MAX_LINE_BYTES}, compression = '{'gzip' if gz else 'none'}')"
     )
 
 
 def _copy_fast(
-    con: duckdb.DuckDBPyConnection, src: Path, data_type: str, tmp: Path, gz: bool, day: date | None
+    con: duckdb.DuckDBPyConnection,
+    src: Path,
+    data_type: str,
+    tmp: Path,
+    gz: bool,
+    day: date | None,
+    limits: InflateLimits,
 ) -> ScanSummary | None:
     """CSV -> validated Parquet through the Arrow reader, rules checked inside the same COPY.
 
     Returns None when the file is not clean (a parse error or a broken row rule): the precise
-    path then redoes it and names the line.
+    path then redoes it and names the line. An inflate limit is final: it raises here.
     """
+    guard = InflateGuard(src, limits) if gz else None
     try:
-        with open_csv_stream(src, data_type, gz) as stream:
+        with open_csv_stream(guard or src, data_type) as stream:
             _copy_stream(con, stream, data_type, tmp, day)
+    except InflateLimitError:
+        raise
     except INPUT_ERRORS:  # a parse, inflate or rule error: the precise path explains it
+        # Arrow and DuckDB call the guard from their own threads and may rewrap its error.
+        if guard is not None and guard.exceeded is not None:
+            raise guard.exceeded from None
         return None
+    finally:
+        if guard is not None:
+            guard.close()
     summary = summary_from_metadata(con, tmp)
     if summary.rows == 0:
         return None  # the precise path raises the "empty" error
@@ -160,25 +175,51 @@ def _copy_precise(
         raw.unlink(missing_ok=True)
 
 
+def _compression_notes(src: Path, gz: bool) -> tuple[str, ...]:
+    """A file whose name and content disagree about gzip is read by its content; say so."""
+    named_gz = src.name.lower().endswith(".gz")
+    if named_gz and not gz:
+        return (f"{src.name} is named .gz but is a plain CSV file: read as plain text",)
+    if gz and not named_gz:
+        return (f"{src.name} is gzip-compressed although not named .gz: inflated",)
+    return ()
+
+
 def ingest_file(
-    path: Path | str, data_type: str, dest: Path | str, *, day: date | None = None
+    path: Path | str,
+    data_type: str,
+    dest: Path | str,
+    *,
+    day: date | None = None,
+    limits: InflateLimits | None = None,
 ) -> IngestResult:
     """Stream one tardis CSV/.csv.gz into ONE zstd Parquet file at ``dest``, validated, atomically.
 
     ``day`` (the partition) makes every row's local_timestamp fall within that UTC day, the way
-    tardis splits its files; a file for another date is rejected.
+    tardis splits its files; a file for another date is rejected. ``limits`` bound how far a gzip
+    file may inflate (default: ``InflateLimits()``).
     """
     src, dest = Path(path), Path(dest)
+    limits = limits or InflateLimits()
     require_data_type(src, data_type)
     check_header(src, data_type, column_names(data_type))
     gz = is_gzip(src)
     with atomic_target(dest) as tmp, ingest_connection() as con:
-        summary = _copy_fast(con, src, data_type, tmp, gz, day)
+        summary = _copy_fast(con, src, data_type, tmp, gz, day, limits)
         if summary is None:
+            if gz:
+                # DuckDB inflates by itself on this path: the limits, a truncated stream and
+                # over-long lines are judged first, with the line they are on.
+                scan_gzip(src, limits)
             _copy_precise(con, src, data_type, tmp, gz)
             summary = scan_and_check(con, tmp, data_type, day, report_path=src)
     return IngestResult(
-        summary.rows, summary.min_timestamp, summary.max_timestamp, dest, dest.stat().st_size
+        summary.rows,
+        summary.min_timestamp,
+        summary.max_timestamp,
+        dest,
+        dest.stat().st_size,
+        _compression_notes(src, gz),
     )
 
 
