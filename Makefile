@@ -38,7 +38,7 @@ test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \
 		(apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq chromium >/dev/null 2>&1) || \
 		echo "chromium not installable here: the browser test will be skipped")
-	$(BIN)/python -m pytest -m "not bench and not cluster" -q
+	$(BIN)/python -m pytest -m "not bench and not cluster" -q --durations=15
 
 ui: $(STAMP) dagster-home
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
