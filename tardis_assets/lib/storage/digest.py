@@ -22,8 +22,6 @@ VOLATILE: Mapping[str, str] = {
     "llm_partition_latest": "materialized_at, run_id",
     # measured latencies and request times differ run to run; what was paid does not
     "llm_calls": "latency_ms, requested_at_us, run_id, call_id",
-    # the simulator's measured throughput: a speed, not a result
-    "execution_summary": "events_per_second",
 }
 # Across two lakes, the absolute paths ingest records differ as well.
 VOLATILE_ACROSS_LAKES: Mapping[str, str] = {
@@ -32,7 +30,7 @@ VOLATILE_ACROSS_LAKES: Mapping[str, str] = {
 }
 # Lake folders whose files hold volatile columns (compared by rows instead), and the per-run
 # stats (one file per run by design; their latest-run view is compared).
-NOT_BYTE_COMPARED = ("raw_files", "llm_calls", "llm_partition_stats", "execution_summary")
+NOT_BYTE_COMPARED = ("raw_files", "llm_calls", "llm_partition_stats")
 
 
 def content_hashes(
@@ -66,6 +64,6 @@ def lake_hashes(
 ) -> dict[str, tuple[int, str]]:
     """Every table of a lake: file digests, plus row digests of the volatile ones (comparable
     between two lakes in different folders)."""
-    tables = ("raw_files", "llm_calls", "llm_partition_latest", "execution_summary")
+    tables = ("raw_files", "llm_calls", "llm_partition_latest")
     rows = [t for t in tables if wh.table_exists(t)]
     return {**file_hashes(wh.lake), **content_hashes(wh, rows, volatile)}
