@@ -257,15 +257,29 @@ def test_day_budget_counts_persisted_spend():
 
 
 def test_token_bucket_rate():
-    async def go():
-        bucket = TokenBucket(rate_per_s=100.0, capacity=5.0)
-        t0 = time.monotonic()
-        for _ in range(25):
-            await bucket.take(1)
-        return time.monotonic() - t0
+    """5 tokens of burst, then 20 more at 128/s: 20/128 s of waiting on a simulated clock.
 
-    elapsed = asyncio.run(go())
-    assert elapsed >= 0.19  # 5 burst + 20 at 100/s
+    (A power-of-two rate keeps the simulated clock's sums exact.)"""
+    now = [0.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    async def go():
+        bucket = TokenBucket(rate_per_s=128.0, capacity=5.0, clock=lambda: now[0], sleep=sleep)
+        for _ in range(5):
+            await bucket.take(1)
+        assert waits == []  # the burst is free
+        for _ in range(20):
+            await bucket.take(1)
+        bucket.refund(100)  # a refund never lifts the bucket above its capacity
+        assert bucket.tokens == 5.0
+
+    asyncio.run(go())
+    assert now[0] == 20 / 128
+    assert waits == [1 / 128] * 20
 
 
 def test_stand_in_honors_response_format_and_echoes_any_model():

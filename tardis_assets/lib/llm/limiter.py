@@ -9,21 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 
 class TokenBucket:
-    """Continuous-refill bucket; `take` waits until enough tokens exist."""
+    """Continuous-refill bucket; `take` waits until enough tokens exist.
 
-    def __init__(self, rate_per_s: float, capacity: float) -> None:
+    ``clock`` and ``sleep`` are the time source and the wait (default: the monotonic clock and
+    asyncio's sleep); a test passes a simulated pair to check the rate exactly, without
+    depending on how busy the machine is.
+    """
+
+    def __init__(
+        self,
+        rate_per_s: float,
+        capacity: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.rate = rate_per_s
         self.capacity = capacity
         self.tokens = capacity
-        self.updated = time.monotonic()
+        self._clock = clock
+        self._sleep = sleep
+        self.updated = clock()
 
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
 
@@ -34,7 +48,7 @@ class TokenBucket:
             if self.tokens >= amount:
                 self.tokens -= amount
                 return
-            await asyncio.sleep((amount - self.tokens) / self.rate)
+            await self._sleep((amount - self.tokens) / self.rate)
 
     def refund(self, amount: float) -> None:
         self._refill()
