@@ -9,12 +9,20 @@ side paid for: an answer's measured latency decides when its signal became avail
 independent answers would make different backtests), and every log of the runs (event log,
 compute logs, worker logs) is searched for lock errors.
 
+Each worker stands for a machine of its own: it is pinned to ``--cpus-per-worker`` CPUs of this
+host, with its steps' thread pools sized to them (``lib/cluster/cpus.py``). Unpinned, one
+worker's step already spreads over every core of the host, so 1 vs 2 workers would measure the
+host, not the assets. The control plane (webserver, daemon, run coordinators, PostgreSQL,
+Redis) is not pinned and shares the same cores, which only makes the ratio conservative.
+
 Where the time goes is printed from the event log: per asset the compute seconds, the time its
 steps waited in the broker queue for a free worker, and each worker's busy share of the wall
-time. A day is two instruments here (a minute or more of work per day); the backfill daemon's fixed
-30 s loop paces the layers on both sides alike.
+time. A day is two instruments of ``--trades-per-day`` synthetic trades each (with their
+quotes, books and ticker): about a minute of work per instrument-day on one CPU, the size the
+scale-out is for. The backfill daemon's fixed 30 s loop paces the layers on both sides alike.
 
     .venv/bin/python bench/scale_out.py [--days 8] [--workers 2] [--instruments a:X,b:Y]
+        [--trades-per-day N] [--cpus-per-worker 1]
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from tardis_assets.operate.runlogs import backfill_runs, compute_log_files, even
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INSTRUMENTS = "binance-futures:BTCUSDT,binance-futures:ETHUSDT"
+DEFAULT_TRADES_PER_DAY = 2_000_000
 T = dg.DagsterEventType
 
 
@@ -107,22 +116,28 @@ def copy_sqlite(src: Path, dst: Path) -> None:
         a.backup(b)
 
 
-def run_side(
-    workers: int,
-    days: list[date],
-    instruments: str,
-    keep: Path | None,
-    llm_cache: Path,
-    seeded: bool,
-) -> Side:
+@dataclass(frozen=True)
+class Plan:
+    """What both sides run: the same days, instruments, day size and CPUs per worker."""
+
+    days: list[date]
+    instruments: str
+    trades_per_day: int
+    cpus_per_worker: int | None
+    keep: Path | None
+
+
+def run_side(workers: int, plan: Plan, llm_cache: Path, seeded: bool) -> Side:
     """One cluster, one backfill. ``seeded``: start from the LLM answers in ``llm_cache``
     (they carry the measured latencies that decide when signals became available, hence the
     backtests); else start empty, pay, and leave the answers in ``llm_cache``."""
     root = Path(tempfile.mkdtemp(prefix=f"scale-out-{workers}w-"))
     pg_dir = Path(tempfile.mkdtemp(prefix="scale-out-pg-"))
     config = root / "tardis_assets.toml"
-    names = ", ".join(json.dumps(i.strip()) for i in instruments.split(",") if i.strip())
-    config.write_text(f"[market]\ninstruments = [{names}]\n")
+    names = ", ".join(json.dumps(i.strip()) for i in plan.instruments.split(",") if i.strip())
+    config.write_text(
+        f"[market]\ninstruments = [{names}]\nsynthetic_trades_per_day = {plan.trades_per_day}\n"
+    )
     env = {
         **settings_env(),
         "TARDIS_CONFIG": str(config),
@@ -138,6 +153,7 @@ def run_side(
         cwd=root,
         settings=env,
         postgres_dir=pg_dir,
+        cpus_per_worker=plan.cpus_per_worker,
     )
     settings = load_settings(env={**env, "TARDIS_DATA_DIR": str(root / "data")}, cwd=root)
     registry = build_registry(settings)
@@ -145,11 +161,14 @@ def run_side(
         copy_sqlite(llm_cache, settings.data.llm_cache)
     try:
         with cluster:
-            print(f"{workers} worker(s): cluster up at {cluster.url}", flush=True)
+            pins = " ".join(
+                f"{w.name}=cpu{','.join(map(str, w.cpus))}" for w in cluster.celery if w.cpus
+            )
+            print(f"{workers} worker(s): cluster up at {cluster.url} {pins}", flush=True)
             started = time.monotonic()
             outcome = run_backfill(
-                days[0].isoformat(),
-                days[-1].isoformat(),
+                plan.days[0].isoformat(),
+                plan.days[-1].isoformat(),
                 None,
                 cluster.url,
                 registry,
@@ -173,8 +192,8 @@ def run_side(
         print(f"{workers} worker(s): {outcome.seconds:.1f} s (wall {wall:.1f} s)", flush=True)
         return Side(workers, outcome.seconds, hashes, locks, steps, busy)
     finally:
-        if keep is not None:
-            shutil.copytree(root, keep / root.name, dirs_exist_ok=True)
+        if plan.keep is not None:
+            shutil.copytree(root, plan.keep / root.name, dirs_exist_ok=True)
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(pg_dir, ignore_errors=True)
 
@@ -196,16 +215,30 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 3, 1))
     parser.add_argument("--instruments", default=DEFAULT_INSTRUMENTS)
+    parser.add_argument("--trades-per-day", type=int, default=DEFAULT_TRADES_PER_DAY)
+    parser.add_argument(
+        "--cpus-per-worker", type=int, default=1, help="0: do not pin (workers share the host)"
+    )
     parser.add_argument("--keep", type=Path, default=None, help="copy both data folders here")
     args = parser.parse_args()
-    days = [args.start + timedelta(days=i) for i in range(args.days)]
-    print(f"scale_out: {args.days} days from {args.start}, instruments {args.instruments}")
+    plan = Plan(
+        days=[args.start + timedelta(days=i) for i in range(args.days)],
+        instruments=args.instruments,
+        trades_per_day=args.trades_per_day,
+        cpus_per_worker=args.cpus_per_worker or None,
+        keep=args.keep,
+    )
+    print(
+        f"scale_out: {args.days} days from {args.start}, instruments {args.instruments}, "
+        f"{args.trades_per_day:,} synthetic trades per instrument-day, "
+        f"CPUs per worker {args.cpus_per_worker or 'all (not pinned)'}"
+    )
     answers = Path(tempfile.mkdtemp(prefix="scale-out-llm-")) / "cache.sqlite"
     # The wide side pays for the LLM answers; the 1-worker side reads them from a copy of its
     # cache (no HTTP), which makes the 1-worker time, and so the ratio, conservative.
     try:
-        wide = run_side(args.workers, days, args.instruments, args.keep, answers, seeded=False)
-        base = run_side(1, days, args.instruments, args.keep, answers, seeded=True)
+        wide = run_side(args.workers, plan, answers, seeded=False)
+        base = run_side(1, plan, answers, seeded=True)
     finally:
         shutil.rmtree(answers.parent, ignore_errors=True)
     report(base)

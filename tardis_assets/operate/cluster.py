@@ -27,6 +27,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from tardis_assets.lib.cluster.cpus import cpu_sets, host_cpus
 from tardis_assets.lib.errors import OperationError
 from tardis_assets.operate.devserver import DevServer, DevServerError
 from tardis_assets.operate.postgres import PostgresServer
@@ -58,7 +59,9 @@ class LocalCluster:
     """The services of one cluster, their files under ``root``, the shared data in ``data_dir``.
 
     ``postgres_dir`` defaults to ``root/postgres``; as root it must be reachable by the
-    ``postgres`` OS user (see ``operate/postgres.py``).
+    ``postgres`` OS user (see ``operate/postgres.py``). ``cpus_per_worker`` pins each worker to
+    CPUs of its own (``lib/cluster/cpus.py``), to stand for one machine per worker on one host;
+    None leaves every worker the whole host.
     """
 
     root: Path
@@ -71,6 +74,7 @@ class LocalCluster:
     settings: Mapping[str, str] = field(default_factory=dict)
     postgres_dir: Path | None = None
     concurrency: int = 1
+    cpus_per_worker: int | None = None
     postgres: PostgresServer | None = field(default=None, init=False)
     redis: RedisServer | None = field(default=None, init=False)
     head: DevServer | None = field(default=None, init=False)
@@ -87,6 +91,12 @@ class LocalCluster:
             "TARDIS_DATA_DIR": str(self.data_dir),
         }
 
+    def worker_cpus(self) -> list[tuple[int, ...]]:
+        """The CPU set of each worker (empty tuples: not pinned)."""
+        if self.cpus_per_worker is None:
+            return [()] * self.workers
+        return cpu_sets(self.workers, self.cpus_per_worker, host_cpus())
+
     def _home(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.dagster_yaml, folder / DAGSTER_YAML)
@@ -100,10 +110,12 @@ class LocalCluster:
             self.postgres = PostgresServer(self.postgres_dir or self.root / "postgres").start()
             self.redis = RedisServer(self.root / "redis").start()
             role = self.role_env()
-            for i in range(1, self.workers + 1):
+            for i, cpus in enumerate(self.worker_cpus(), start=1):
                 folder = self.root / f"worker{i}"
                 env = worker_env({**role, "DAGSTER_HOME": str(self._home(folder / "home"))})
-                worker = CeleryWorker(f"w{i}", env, folder / "worker.log", self.concurrency)
+                worker = CeleryWorker(
+                    f"w{i}", env, folder / "worker.log", self.concurrency, cpus=cpus
+                )
                 self.celery.append(worker.start(wait=False))
             home = self._home(self.root / "dagster_home")
             self.head = DevServer(

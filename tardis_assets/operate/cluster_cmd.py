@@ -36,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up = sub.add_parser("up", help="start PostgreSQL, Redis, dagster dev and N Celery workers")
     up.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="Celery workers")
     up.add_argument("--concurrency", type=int, default=1, help="steps at once per worker")
+    up.add_argument(
+        "--cpus-per-worker",
+        type=int,
+        default=None,
+        help="pin each worker to this many CPUs of its own (one machine per worker on one "
+        "host); default: every worker may use the whole host",
+    )
     up.add_argument("--port", type=int, default=DEFAULT_PORT, help="webserver port")
     up.add_argument(
         "--dagster-yaml",
@@ -57,6 +64,8 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.workers < 1 or args.concurrency < 1:
         raise OperationError("--workers and --concurrency must be at least 1")
+    if args.cpus_per_worker is not None and args.cpus_per_worker < 1:
+        raise OperationError("--cpus-per-worker must be at least 1")
     if not args.dagster_yaml.is_file():
         raise OperationError(
             f"no Dagster instance file at {args.dagster_yaml}",
@@ -71,6 +80,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         settings=settings_env(),
         concurrency=args.concurrency,
+        cpus_per_worker=args.cpus_per_worker,
     )
     cluster.up()
     state_file = cluster.write_state()
@@ -79,7 +89,8 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  PostgreSQL {cluster.postgres.url_redacted} (Dagster storage)")
     print(f"  Redis {cluster.redis.url(0)} (Celery broker), {len(cluster.celery)} worker(s):")
     for worker in cluster.celery:
-        print(f"    {worker.hostname} log {worker.log_path}")
+        pinned = f" on CPUs {','.join(map(str, worker.cpus))}" if worker.cpus else ""
+        print(f"    {worker.hostname}{pinned} log {worker.log_path}")
     print(f"  shared data {settings.data.dir}; pids in {state_file}")
     url = "" if cluster.url == DEFAULT_URL else f" --url {cluster.url}"
     print(f"next: tardis-assets backfill --from 2025-03-01 --to 2025-03-08{url}")

@@ -8,6 +8,7 @@ process that starts it, so what works here works with the same variables on anot
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tardis_assets.lib.cluster.celery_settings import QUEUE
+from tardis_assets.lib.cluster.cpus import pin_to, thread_env
 from tardis_assets.lib.errors import OperationError
 from tardis_assets.operate.proctree import ProcessTree
 
@@ -40,13 +42,19 @@ def worker_env(role: Mapping[str, str], base: Mapping[str, str] | None = None) -
 
 @dataclass
 class CeleryWorker:
-    """One ``celery worker`` process (prefork pool of ``concurrency`` processes)."""
+    """One ``celery worker`` process (prefork pool of ``concurrency`` processes).
+
+    ``cpus``: pin the worker's whole process tree to these CPUs and size its steps' thread
+    pools to them (``lib/cluster/cpus.py``: a worker as on a machine of that size); empty: the
+    worker may use the whole host.
+    """
 
     name: str
     env: Mapping[str, str]
     log_path: Path
     concurrency: int = 1
     cwd: Path | None = None
+    cpus: tuple[int, ...] = ()
     tree: ProcessTree | None = field(default=None, init=False)
 
     @property
@@ -85,7 +93,9 @@ class CeleryWorker:
             process = subprocess.Popen(
                 self.command(),
                 cwd=self.cwd,
-                env=dict(self.env),
+                env={**self.env, **thread_env(self.cpus)} if self.cpus else dict(self.env),
+                # In the child before exec: the pool processes it forks inherit the CPU set.
+                preexec_fn=functools.partial(pin_to, self.cpus) if self.cpus else None,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
