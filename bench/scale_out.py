@@ -63,6 +63,7 @@ class Side:
     locks: list[str]
     steps: dict[str, dict[str, float]]  # asset -> compute, queue, steps
     busy: dict[str, float]  # worker -> busy seconds
+    cpu: dict[str, float]  # service (worker, dagster, postgres, redis) -> CPU s in the backfill
 
 
 def _step_times(instance: dg.DagsterInstance, run_ids: list[str]):
@@ -165,6 +166,7 @@ def run_side(workers: int, plan: Plan, llm_cache: Path, seeded: bool) -> Side:
                 f"{w.name}=cpu{','.join(map(str, w.cpus))}" for w in cluster.celery if w.cpus
             )
             print(f"{workers} worker(s): cluster up at {cluster.url} {pins}", flush=True)
+            cpu_before = {name: tree.cpu_seconds() for name, tree, _ in cluster.services()}
             started = time.monotonic()
             outcome = run_backfill(
                 plan.days[0].isoformat(),
@@ -182,6 +184,10 @@ def run_side(workers: int, plan: Plan, llm_cache: Path, seeded: bool) -> Side:
                 run_ids = [r.run_id for r in backfill_runs(instance, outcome.backfill_id)]
                 texts = list(event_texts(instance, run_ids))
                 steps, busy = _step_times(instance, run_ids)
+            cpu = {
+                name: tree.cpu_seconds() - cpu_before.get(name, 0.0)
+                for name, tree, _ in cluster.services()
+            }
             logs = compute_log_files(home) + [w.log_path for w in cluster.celery]
             locks = lock_lines([*texts, *file_texts(logs)])
         wh = Warehouse.at(root / "data" / "lake", root / "data" / "warehouse.duckdb")
@@ -190,7 +196,7 @@ def run_side(workers: int, plan: Plan, llm_cache: Path, seeded: bool) -> Side:
         if not seeded:
             copy_sqlite(settings.data.llm_cache, llm_cache)
         print(f"{workers} worker(s): {outcome.seconds:.1f} s (wall {wall:.1f} s)", flush=True)
-        return Side(workers, outcome.seconds, hashes, locks, steps, busy)
+        return Side(workers, outcome.seconds, hashes, locks, steps, busy, cpu)
     finally:
         if plan.keep is not None:
             shutil.copytree(root, plan.keep / root.name, dirs_exist_ok=True)
@@ -207,6 +213,9 @@ def report(side: Side) -> None:
     print(f"  {'total':22s} {'':5s} {total:10.1f}")
     for worker, seconds in sorted(side.busy.items()):
         print(f"  worker {worker}: busy {seconds:.1f} s = {seconds / side.seconds:.0%} of the time")
+    # The control plane shares the workers' cores here (on a cluster it has its own machine).
+    used = ", ".join(f"{name} {seconds:.0f}" for name, seconds in side.cpu.items())
+    print(f"  CPU seconds during the backfill: {used}")
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ points over the whole ``tardis-assets demo``) and the test of three fixed points
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import time
@@ -32,6 +31,7 @@ import polars as pl
 from tardis_assets.lib.llm import OfflineServer
 from tardis_assets.lib.llm.offline_answers import billed_usd
 from tardis_assets.lib.llm.routing import load_routing
+from tardis_assets.lib.storage.digest import frame_digest
 from tardis_assets.operate.proctree import ProcessTree
 
 POLL_S = 0.05
@@ -186,11 +186,8 @@ def table_digests(lake: Path) -> dict[str, str]:
     """sha256 of each compared table's canonical content (``table_frame``), by table name."""
     digests = {}
     for folder in sorted(p for p in lake.iterdir() if p.is_dir() and _compared(p.name)):
-        frame = table_frame(lake, folder.name)
-        digest = hashlib.sha256(",".join(f"{c}:{t}" for c, t in frame.schema.items()).encode())
-        for column in frame.columns:
-            digest.update(frame.get_column(column).hash(seed=0).to_numpy().tobytes())
-        digests[folder.name] = f"{frame.height}:{digest.hexdigest()[:16]}"
+        rows, digest = frame_digest(table_frame(lake, folder.name))
+        digests[folder.name] = f"{rows}:{digest[:16]}"
     return digests
 
 

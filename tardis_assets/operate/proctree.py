@@ -52,6 +52,21 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) used by ``pids`` and every child they have reaped.
+
+    /proc counts a reaped child's time in its parent (cutime/cstime), so over the live
+    processes of a tree this is the whole tree's CPU so far, short processes included; a
+    process gone since (or re-parented to init) is missed, so it is a lower bound.
+    """
+    ticks = 0
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields is not None:
+            ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def alive(pid: int) -> bool:
     """True while ``pid`` runs; a zombie counts as gone (it holds nothing but its table entry)."""
     fields = _stat_fields(pid)
@@ -88,6 +103,11 @@ class ProcessTree:
     def live(self) -> list[int]:
         """Remembered pids still running as the same process (not a reused pid)."""
         return _live(self.known)
+
+    def cpu_seconds(self) -> float:
+        """CPU the tree has used so far (``cpu_seconds``; the tree is walked again first)."""
+        self.remember()
+        return cpu_seconds(self.live())
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> list[int]:
         """SIGTERM every remembered pid, wait up to ``grace_s``, SIGKILL the rest.

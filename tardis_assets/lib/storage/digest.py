@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
+import polars as pl
+
 from tardis_assets.lib.storage.lake import Lake
 from tardis_assets.lib.warehouse import Warehouse
 
@@ -33,15 +35,23 @@ VOLATILE_ACROSS_LAKES: Mapping[str, str] = {
 NOT_BYTE_COMPARED = ("raw_files", "llm_calls", "llm_partition_stats")
 
 
+def frame_digest(frame: pl.DataFrame) -> tuple[int, str]:
+    """(rows, sha256 over the schema and every column's values) of a frame whose rows are
+    already in a canonical order: the one definition of "same rows" for every comparison."""
+    digest = hashlib.sha256(",".join(f"{c}:{t}" for c, t in frame.schema.items()).encode())
+    for column in frame.columns:
+        digest.update(frame.get_column(column).hash(seed=0).to_numpy().tobytes())
+    return frame.height, digest.hexdigest()
+
+
 def content_hashes(
     wh: Warehouse, tables: Iterable[str], volatile: Mapping[str, str] = VOLATILE
 ) -> dict[str, tuple[int, str]]:
-    """(rows, sha256 of the sorted rows) per table or view, without its volatile columns."""
+    """(rows, digest of the sorted rows) per table or view, without its volatile columns."""
     out = {}
     for table in tables:
         exclude = f" EXCLUDE ({volatile[table]})" if table in volatile else ""
-        frame = wh.read(f"SELECT *{exclude} FROM {table} ORDER BY ALL")
-        out[table] = (frame.height, hashlib.sha256(repr(frame.rows()).encode()).hexdigest())
+        out[table] = frame_digest(wh.read(f"SELECT *{exclude} FROM {table} ORDER BY ALL"))
     return out
 
 
