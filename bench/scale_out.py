@@ -51,7 +51,7 @@ from tardis_assets.operate.runlogs import backfill_runs, compute_log_files, even
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INSTRUMENTS = "binance-futures:BTCUSDT,binance-futures:ETHUSDT"
-DEFAULT_TRADES_PER_DAY = 2_000_000
+DEFAULT_TRADES_PER_DAY = 5_000_000
 T = dg.DagsterEventType
 
 

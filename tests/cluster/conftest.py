@@ -117,7 +117,7 @@ def start_cluster(
     # As root, PostgreSQL runs as the postgres user, who cannot enter pytest's private tmp_path.
     pg_dir = Path(tempfile.mkdtemp(prefix="tardis-pg-"))
 
-    def start(workers: int) -> ClusterRun:
+    def start(workers: int, cpus_per_worker: int | None = None) -> ClusterRun:
         data = tmp_path / "cluster_data"
         lake_uri = (data / "lake").as_uri()  # the lake root as a file:// URI
         cluster = LocalCluster(
@@ -129,6 +129,7 @@ def start_cluster(
             cwd=tmp_path,
             settings={**project, "TARDIS_LAKE": lake_uri},
             postgres_dir=pg_dir,
+            cpus_per_worker=cpus_per_worker,
         )
         started.append(cluster)
         cluster.up()

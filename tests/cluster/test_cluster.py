@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -18,6 +19,7 @@ import dagster as dg
 import pytest
 
 from tardis_assets.defs.registry import build_registry
+from tardis_assets.lib.cluster.cpus import host_cpus
 from tardis_assets.lib.settings import load_settings
 from tardis_assets.operate.backfill import BackfillOutcome, run_backfill
 from tardis_assets.operate.runlogs import backfill_runs
@@ -84,8 +86,14 @@ def step_workers(instance: dg.DagsterInstance, run_ids: list[str], step: str) ->
 def test_backfill_on_two_workers_equals_in_process(
     start_cluster, embedded_hashes, project, llm_server
 ):
+    """The way the scale-out benchmark runs: each worker pinned to a CPU of its own."""
     n = 6
-    run = start_cluster(2)
+    run = start_cluster(2, cpus_per_worker=1)
+    pinned = [{p: os.sched_getaffinity(p) for p in w.pids} for w in run.cluster.celery]
+    for worker, affinity in zip(run.cluster.celery, pinned, strict=True):
+        assert affinity and all(cpus == set(worker.cpus) for cpus in affinity.values()), affinity
+    if len(host_cpus()) >= 2:
+        assert run.cluster.celery[0].cpus != run.cluster.celery[1].cpus
     lines: list[str] = []
     started = time.monotonic()
     outcome = backfill(run, project, n, lines)
