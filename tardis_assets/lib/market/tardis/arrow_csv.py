@@ -1,15 +1,13 @@
 """Fast streaming CSV reader: ISA-L gzip + Arrow's multi-threaded CSV parser.
 
 Measured on a 10M-row trades day (2 cores): DuckDB's own ``read_csv`` of a ``.csv.gz`` inflates
-and parses on one pipeline (about 10 CPU-seconds for CSV -> Parquet); ISA-L inflates the same
-file in 0.9 CPU-s (``gzip -dc`` needs 4) and Arrow parses blocks in parallel, so the whole
-CSV -> Parquet costs about 8.5 CPU-s spread over both cores. DuckDB still writes the Parquet file
-(scanning this reader as an Arrow stream), so the file format is the same on either path.
+and parses on one pipeline; ISA-L inflates the same file in 0.9 CPU-s (``gzip -dc`` needs 4) and
+Arrow parses blocks in parallel. The batches it yields (with their ``seq``) are checked and
+written by ``parquet_out``, the one writer of the lake's tick files.
 
 Arrow's errors carry no reliable line number, so callers treat any failure here as "this file is
 not clean" and re-read it with DuckDB's reader, whose errors name the line. Gzip inflation is the
-caller's (``inflate.InflateGuard``: ISA-L, bounded), so this module only parses bytes.
-"""
+caller's (``inflate.InflateGuard``: ISA-L, bounded), so this module only parses bytes."""
 
 from __future__ import annotations
 
@@ -18,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -36,6 +35,11 @@ def arrow_schema(data_type: str) -> pa.Schema:
     return pa.schema([(c.name, _ARROW[c.kind]) for c in columns(data_type)])
 
 
+def lake_arrow_schema(data_type: str) -> pa.Schema:
+    """The Arrow schema of a lake file: the published columns, then ``seq``."""
+    return arrow_schema(data_type).append(pa.field(SEQ, pa.int64()))
+
+
 def with_sequence(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
     """The same batches with a ``seq`` column: each row's 0-based position in the stream.
 
@@ -48,7 +52,7 @@ def with_sequence(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
         start = 0
         for batch in reader:
             n = batch.num_rows
-            seq = pa.array(range(start, start + n), type=pa.int64())
+            seq = pa.array(np.arange(start, start + n, dtype=np.int64))
             start += n
             yield pa.RecordBatch.from_arrays([*batch.columns, seq], schema=schema)
 
