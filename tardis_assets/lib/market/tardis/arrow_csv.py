@@ -1,9 +1,9 @@
-"""Fast streaming CSV reader: ISA-L gzip + Arrow's multi-threaded CSV parser.
+"""Fast streaming CSV reader: ISA-L gzip + Arrow's CSV parser.
 
 Measured on a 10M-row trades day (2 cores): DuckDB's own ``read_csv`` of a ``.csv.gz`` inflates
-and parses on one pipeline; ISA-L inflates the same file in 0.9 CPU-s (``gzip -dc`` needs 4) and
-Arrow parses blocks in parallel. The batches it yields (with their ``seq``) are checked and
-written by ``parquet_out``, the one writer of the lake's tick files.
+and parses on one pipeline; ISA-L inflates the same file in 0.9 CPU-s (``gzip -dc`` needs 4).
+Arrow parses 8 MiB blocks on one thread while ``parquet_out``, the one writer of the lake's tick
+files, checks and writes the batches before them on another.
 
 Arrow's errors carry no reliable line number, so callers treat any failure here as "this file is
 not clean" and re-read it with DuckDB's reader, whose errors name the line. Gzip inflation is the
@@ -43,8 +43,8 @@ def lake_arrow_schema(data_type: str) -> pa.Schema:
 def with_sequence(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
     """The same batches with a ``seq`` column: each row's 0-based position in the stream.
 
-    Arrow reads blocks in parallel but yields them in file order, so the running count is the
-    row's position in the file (= arrival order, the tardis order).
+    Arrow yields blocks in file order, so the running count is the row's position in the file
+    (= arrival order, the tardis order).
     """
     schema = reader.schema.append(pa.field(SEQ, pa.int64()))
 

@@ -1,13 +1,13 @@
 """Streaming CSV(.gz) -> zstd Parquet, validated, published atomically.
 
-Two readers, one result. The fast path inflates with ISA-L, parses with Arrow's multi-threaded
-CSV reader, checks every batch against the row rules in memory and writes it with Arrow's
-Parquet writer while the next blocks are parsed (``parquet_out``); a broken rule stops it. Any
-failure there sends the file to the precise path: DuckDB's own ``read_csv`` (explicit types,
-strict mode), whose errors carry the CSV line, then a scan of the written Parquet that maps the
-first bad row back to its line. Clean files pay one pass; bad files pay two and get a precise
-message. The synthetic market's batches (``ingest_batches``) and in-memory frames
-(``write_parquet``) go through the same writer, so every tick file of the lake has one format.
+Two readers, one result. The fast path inflates with ISA-L, parses with Arrow's CSV reader,
+checks every batch against the row rules in memory and writes it with Arrow's Parquet writer
+while the next block is parsed (``parquet_out``); a broken rule stops it. Any failure there
+sends the file to the precise path: DuckDB's own ``read_csv`` (explicit types, strict mode),
+whose errors carry the CSV line, then a scan of the written Parquet that maps the first bad row
+back to its line. Clean files pay one pass; bad files pay two and get a precise message. The
+synthetic market's batches (``ingest_batches``) and in-memory frames (``write_parquet``) go
+through the same writer, so every tick file of the lake has one format.
 
 Memory stays bounded (8 MiB CSV blocks, a few batches queued, row groups of ~256K rows; DuckDB
 capped by ``memory_limit`` on the precise path) for a 50M-row day.
