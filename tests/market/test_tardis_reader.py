@@ -196,7 +196,7 @@ def test_fast_and_precise_readers_agree(tardis_dir: Path, tmp_path: Path, suffix
         fast, precise = tmp_path / f"{stem}.fast.parquet", tmp_path / f"{stem}.precise.parquet"
         with ingest_connection() as con:
             limits = InflateLimits()
-            assert ing._copy_fast(con, src, data_type, fast, is_gzip(src), None, limits)
+            assert ing._copy_fast(src, data_type, fast, is_gzip(src), None, limits)
             ing._copy_precise(con, src, data_type, precise, is_gzip(src))
         a, b = pl.read_parquet(fast), pl.read_parquet(precise)
         assert a.schema == b.schema == lake_schema(data_type)

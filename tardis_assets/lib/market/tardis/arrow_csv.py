@@ -1,15 +1,13 @@
-"""Fast streaming CSV reader: ISA-L gzip + Arrow's multi-threaded CSV parser.
+"""Fast streaming CSV reader: ISA-L gzip + Arrow's CSV parser.
 
 Measured on a 10M-row trades day (2 cores): DuckDB's own ``read_csv`` of a ``.csv.gz`` inflates
-and parses on one pipeline (about 10 CPU-seconds for CSV -> Parquet); ISA-L inflates the same
-file in 0.9 CPU-s (``gzip -dc`` needs 4) and Arrow parses blocks in parallel, so the whole
-CSV -> Parquet costs about 8.5 CPU-s spread over both cores. DuckDB still writes the Parquet file
-(scanning this reader as an Arrow stream), so the file format is the same on either path.
+and parses on one pipeline; ISA-L inflates the same file in 0.9 CPU-s (``gzip -dc`` needs 4).
+Arrow parses 8 MiB blocks on one thread while ``parquet_out``, the one writer of the lake's tick
+files, checks and writes the batches before them on another.
 
 Arrow's errors carry no reliable line number, so callers treat any failure here as "this file is
 not clean" and re-read it with DuckDB's reader, whose errors name the line. Gzip inflation is the
-caller's (``inflate.InflateGuard``: ISA-L, bounded), so this module only parses bytes.
-"""
+caller's (``inflate.InflateGuard``: ISA-L, bounded), so this module only parses bytes."""
 
 from __future__ import annotations
 
@@ -18,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -36,11 +35,16 @@ def arrow_schema(data_type: str) -> pa.Schema:
     return pa.schema([(c.name, _ARROW[c.kind]) for c in columns(data_type)])
 
 
+def lake_arrow_schema(data_type: str) -> pa.Schema:
+    """The Arrow schema of a lake file: the published columns, then ``seq``."""
+    return arrow_schema(data_type).append(pa.field(SEQ, pa.int64()))
+
+
 def with_sequence(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
     """The same batches with a ``seq`` column: each row's 0-based position in the stream.
 
-    Arrow reads blocks in parallel but yields them in file order, so the running count is the
-    row's position in the file (= arrival order, the tardis order).
+    Arrow yields blocks in file order, so the running count is the row's position in the file
+    (= arrival order, the tardis order).
     """
     schema = reader.schema.append(pa.field(SEQ, pa.int64()))
 
@@ -48,7 +52,7 @@ def with_sequence(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
         start = 0
         for batch in reader:
             n = batch.num_rows
-            seq = pa.array(range(start, start + n), type=pa.int64())
+            seq = pa.array(np.arange(start, start + n, dtype=np.int64))
             start += n
             yield pa.RecordBatch.from_arrays([*batch.columns, seq], schema=schema)
 
@@ -65,8 +69,10 @@ def open_csv_stream(source: Path | BinaryIO, data_type: str) -> Iterator[pa.Reco
         schema = arrow_schema(data_type)
         reader = pacsv.open_csv(
             stream,
+            # One parsing thread: the writer thread (parquet_out) takes the other core. Arrow's
+            # own threads only split a block's columns, do not read ahead, and cost ~15% more CPU.
             read_options=pacsv.ReadOptions(
-                column_names=schema.names, skip_rows=1, block_size=BLOCK_BYTES
+                column_names=schema.names, skip_rows=1, block_size=BLOCK_BYTES, use_threads=False
             ),
             parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True),
             convert_options=pacsv.ConvertOptions(

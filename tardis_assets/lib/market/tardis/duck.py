@@ -1,7 +1,8 @@
-"""DuckDB connections for ingest, and translation of DuckDB's CSV errors into TardisFileError.
+"""DuckDB connections for ingest's precise path, and translation of DuckDB's CSV errors.
 
-Each ingest gets its own short-lived in-memory connection with a memory cap and two threads, so a
-50M-row day stays in bounded memory and two cores overlap decompression with parsing.
+Clean files never open one (Arrow parses and writes them). A file the fast path refused, and the
+scan of an in-memory frame, get their own short-lived in-memory connection with a memory cap
+and two threads, so even a 50M-row day re-read by DuckDB stays in bounded memory.
 """
 
 from __future__ import annotations

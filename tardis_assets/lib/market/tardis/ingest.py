@@ -1,13 +1,16 @@
 """Streaming CSV(.gz) -> zstd Parquet, validated, published atomically.
 
-Two readers, one result. The fast path inflates with ISA-L, parses with Arrow's multi-threaded
-CSV reader and lets DuckDB ``COPY`` that Arrow stream to Parquet row group by row group, with the
-row rules evaluated inside the same COPY (a failing rule aborts it). Any failure there sends the
-file to the precise path: DuckDB's own ``read_csv`` (explicit types, strict mode), whose errors
-carry the CSV line, then a scan of the written Parquet that maps the first bad row back to its
-line. Clean files pay one pass; bad files pay two and get a precise message.
+Two readers, one result. The fast path inflates with ISA-L, parses with Arrow's CSV reader,
+checks every batch against the row rules in memory and writes it with Arrow's Parquet writer
+while the next block is parsed (``parquet_out``); a broken rule stops it. Any failure there
+sends the file to the precise path: DuckDB's own ``read_csv`` (explicit types, strict mode),
+whose errors carry the CSV line, then a scan of the written Parquet that maps the first bad row
+back to its line. Clean files pay one pass; bad files pay two and get a precise message. The
+synthetic market's batches (``ingest_batches``) and in-memory frames (``write_parquet``) go
+through the same writer, so every tick file of the lake has one format.
 
-Memory stays bounded (8 MiB CSV blocks, DuckDB capped by ``memory_limit``) for a 50M-row day.
+Memory stays bounded (8 MiB CSV blocks, a few batches queued, row groups of ~256K rows; DuckDB
+capped by ``memory_limit`` on the precise path) for a 50M-row day.
 The Parquet file is written next to its destination under a temporary name and renamed over it
 only once everything passed: a failure at any step leaves whatever was at ``dest`` untouched.
 
@@ -26,7 +29,11 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from tardis_assets.lib.market.tardis.arrow_csv import open_csv_stream, with_sequence
+from tardis_assets.lib.market.tardis.arrow_csv import (
+    lake_arrow_schema,
+    open_csv_stream,
+    with_sequence,
+)
 from tardis_assets.lib.market.tardis.duck import ingest_connection, sql_string, translate_error
 from tardis_assets.lib.market.tardis.errors import TardisFileError
 from tardis_assets.lib.market.tardis.header import (
@@ -42,6 +49,7 @@ from tardis_assets.lib.market.tardis.inflate import (
     InflateLimits,
     scan_gzip,
 )
+from tardis_assets.lib.market.tardis.parquet_out import RowRuleBroken, write_checked
 from tardis_assets.lib.market.tardis.schemas import (
     DATA_TYPES,
     SEQ,
@@ -50,21 +58,16 @@ from tardis_assets.lib.market.tardis.schemas import (
     lake_schema,
     polars_schema,
 )
-from tardis_assets.lib.market.tardis.validate import (
-    ScanSummary,
-    row_filter_sql,
-    scan_and_check,
-    summary_from_metadata,
-)
+from tardis_assets.lib.market.tardis.validate import ScanSummary, checks_for, scan_and_check
 from tardis_assets.lib.storage.files import atomic_target
 
-# What a file that is not clean raises on the fast path: Arrow's parser, DuckDB's row rules and
-# casts, gzip streams (zlib, ISA-L). Anything else is a bug and must surface, not be retried
-# silently on the slow path.
-INPUT_ERRORS: tuple[type[BaseException], ...] = (pa.ArrowException, duckdb.Error, *STREAM_ERRORS)
+# What a file that is not clean raises on the fast path: Arrow's parser and casts, the row rules,
+# gzip streams (zlib, ISA-L). Anything else is a bug and must surface, not be retried silently on
+# the slow path.
+INPUT_ERRORS: tuple[type[BaseException], ...] = (pa.ArrowException, RowRuleBroken, *STREAM_ERRORS)
 
-# zstd level 1 + format V2 pages (delta-encoded timestamps): measured on a 10M-row trades day,
-# 12% smaller and ~10% less writer CPU than the defaults; DuckDB, polars and pyarrow read V2.
+# The precise path's own DuckDB files (only for files the fast path refused): zstd level 1 and
+# V2 pages, like the fast path's writer.
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2"
 
 
@@ -97,7 +100,6 @@ def _read_csv_sql(data_type: str, gz: bool) -> str:
 
 
 def _copy_fast(
-    con: duckdb.DuckDBPyConnection,
     src: Path,
     data_type: str,
     tmp: Path,
@@ -105,7 +107,7 @@ def _copy_fast(
     day: date | None,
     limits: InflateLimits,
 ) -> ScanSummary | None:
-    """CSV -> validated Parquet through the Arrow reader, rules checked inside the same COPY.
+    """CSV -> validated Parquet through the Arrow reader, every batch checked before it is written.
 
     Returns None when the file is not clean (a parse error or a broken row rule): the precise
     path then redoes it and names the line. An inflate limit is final: it raises here.
@@ -113,37 +115,20 @@ def _copy_fast(
     guard = InflateGuard(src, limits) if gz else None
     try:
         with open_csv_stream(guard or src, data_type) as stream:
-            _copy_stream(con, stream, data_type, tmp, day)
+            summary = write_checked(stream, checks_for(data_type, day), tmp)
     except InflateLimitError:
         raise
     except INPUT_ERRORS:  # a parse, inflate or rule error: the precise path explains it
-        # Arrow and DuckDB call the guard from their own threads and may rewrap its error.
+        # Arrow calls the guard from its own threads and may rewrap its error.
         if guard is not None and guard.exceeded is not None:
             raise guard.exceeded from None
         return None
     finally:
         if guard is not None:
             guard.close()
-    summary = summary_from_metadata(con, tmp)
     if summary.rows == 0:
         return None  # the precise path raises the "empty" error
     return summary
-
-
-def _copy_stream(
-    con: duckdb.DuckDBPyConnection,
-    stream: pa.RecordBatchReader,
-    data_type: str,
-    tmp: Path,
-    day: date | None,
-) -> None:
-    """COPY an Arrow stream (tardis columns and ``seq``) to Parquet, rules checked inline."""
-    query = f"SELECT * FROM rows_in WHERE {row_filter_sql(data_type, day)}"
-    con.register("rows_in", stream)
-    try:
-        con.sql(f"COPY ({query}) TO {sql_string(tmp)} ({PARQUET_OPTIONS})")
-    finally:
-        con.unregister("rows_in")
 
 
 def _copy_precise(
@@ -204,15 +189,16 @@ def ingest_file(
     require_data_type(src, data_type)
     check_header(src, data_type, column_names(data_type))
     gz = is_gzip(src)
-    with atomic_target(dest) as tmp, ingest_connection() as con:
-        summary = _copy_fast(con, src, data_type, tmp, gz, day, limits)
+    with atomic_target(dest) as tmp:
+        summary = _copy_fast(src, data_type, tmp, gz, day, limits)
         if summary is None:
             if gz:
                 # DuckDB inflates by itself on this path: the limits, a truncated stream and
                 # over-long lines are judged first, with the line they are on.
                 scan_gzip(src, limits)
-            _copy_precise(con, src, data_type, tmp, gz)
-            summary = scan_and_check(con, tmp, data_type, day, report_path=src)
+            with ingest_connection() as con:
+                _copy_precise(con, src, data_type, tmp, gz)
+                summary = scan_and_check(con, tmp, data_type, day, report_path=src)
     return IngestResult(
         summary.rows,
         summary.min_timestamp,
@@ -230,8 +216,8 @@ def ingest_batches(
     ONE validated zstd Parquet file at ``dest``, atomically, in bounded memory.
 
     The synthetic market uses this to write a day of any size without a CSV in between; the
-    rows get their ``seq`` and pass the same rules as a file. A broken rule here is a bug of the
-    producer, reported with the first rule's reason.
+    rows get their ``seq`` and pass the same rules and the same writer as a file. A broken rule
+    here is a bug of the producer, reported with the first bad row's ``seq`` and the reason.
     """
     dest = Path(dest)
     require_data_type(dest, data_type)
@@ -240,12 +226,14 @@ def ingest_batches(
         raise TardisFileError(
             dest, None, describe_header_difference(data_type, expected, batches.schema.names)
         )
-    with atomic_target(dest) as tmp, ingest_connection() as con:
+    with atomic_target(dest) as tmp:
         try:
-            _copy_stream(con, with_sequence(batches), data_type, tmp, day)
-        except duckdb.Error as exc:
-            raise TardisFileError(dest, None, f"generated rows break a rule: {exc}") from None
-        summary = summary_from_metadata(con, tmp)
+            summary = write_checked(with_sequence(batches), checks_for(data_type, day), tmp)
+        except RowRuleBroken as exc:
+            reason = exc.check.reason.format(value=exc.value)
+            raise TardisFileError(
+                dest, None, f"generated rows break a rule at {SEQ} {exc.row}: {reason}"
+            ) from None
         if summary.rows == 0:
             raise TardisFileError(dest, None, "empty: no rows")
     return IngestResult(
@@ -278,11 +266,10 @@ def write_parquet(frame: pl.DataFrame, data_type: str, dest: Path | str) -> Inge
     """
     dest = Path(dest)
     require_data_type(dest, data_type)
-    table = conform_frame(frame, data_type, dest).to_arrow()
+    table = conform_frame(frame, data_type, dest).to_arrow().cast(lake_arrow_schema(data_type))
     with atomic_target(dest) as tmp, ingest_connection() as con:
-        con.register("frame_in", table)
-        con.sql(f"COPY (SELECT * FROM frame_in) TO {sql_string(tmp)} ({PARQUET_OPTIONS})")
-        con.unregister("frame_in")
+        # Written unchecked by the same writer as a file, then scanned: the scan names the line.
+        write_checked(pa.RecordBatchReader.from_batches(table.schema, table.to_batches()), (), tmp)
         summary = scan_and_check(con, tmp, data_type, None, report_path=dest)
     return IngestResult(
         summary.rows, summary.min_timestamp, summary.max_timestamp, dest, dest.stat().st_size

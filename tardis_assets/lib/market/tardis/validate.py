@@ -1,7 +1,9 @@
-"""Row rules of each tardis type, as SQL, evaluated inline (fast path) or by a scan (precise path).
+"""Row rules of each tardis type: one definition, rendered as SQL or evaluated on Arrow batches.
 
-Inline: ``row_filter_sql`` aborts the COPY on the first bad row at the cost of one vectorized
-expression. Scan: ``scan_and_check`` reads a freshly written (not yet published) Parquet file;
+``checks_for`` is the one list of rules. Each ``Check`` says what it tests in data (``Fault``, the
+column, the allowed values or bounds), so every evaluator renders the same rule: ``condition``
+as SQL for the scans here, ``arrow_rules`` as vectorized compute over the batches of the fast
+path. Scan: ``scan_and_check`` reads a freshly written (not yet published) Parquet file;
 ``file_row_number`` maps the first bad row straight back to its CSV line (row order is
 preserved), which a parallel CSV scan cannot tell. One scan evaluates every rule and also yields
 the row count and time range.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
 from pathlib import Path
 
 import duckdb
@@ -20,11 +23,42 @@ from tardis_assets.lib.market.tardis.errors import TardisFileError
 from tardis_assets.lib.market.tardis.schemas import ALLOWED_VALUES, Kind, Rule, columns
 
 
+class Fault(Enum):
+    """What a check finds in a bad row; a row whose tested value is NULL is not bad (except for
+    MISSING, which tests exactly that), as in SQL."""
+
+    MISSING = "missing"  # NULL in a required column
+    NON_FINITE = "non_finite"  # NaN or +-inf in a number column
+    NON_POSITIVE = "non_positive"  # <= 0 (prices)
+    NEGATIVE = "negative"  # < 0 (amounts)
+    NOT_ALLOWED = "not_allowed"  # a value outside ``Check.allowed``
+    OUTSIDE = "outside"  # outside the half-open range ``Check.bounds``
+
+
 @dataclass(frozen=True)
 class Check:
-    condition: str  # SQL, true for a bad row
+    fault: Fault
     column: str
     reason: str  # "{value}" is filled with the offending value
+    allowed: tuple[str, ...] = ()  # NOT_ALLOWED: the values a row may hold
+    bounds: tuple[int, int] = (0, 0)  # OUTSIDE: [low, high)
+
+    @property
+    def condition(self) -> str:
+        """The rule as SQL, true for a bad row."""
+        q = quote_ident(self.column)
+        if self.fault is Fault.MISSING:
+            return f"{q} IS NULL"
+        if self.fault is Fault.NON_FINITE:
+            return f"NOT isfinite({q})"
+        if self.fault is Fault.NON_POSITIVE:
+            return f"{q} <= 0"
+        if self.fault is Fault.NEGATIVE:
+            return f"{q} < 0"
+        if self.fault is Fault.NOT_ALLOWED:
+            return f"{q} NOT IN ({', '.join(sql_text(v) for v in self.allowed)})"
+        lo, hi = self.bounds
+        return f"{q} < {lo} OR {q} >= {hi}"
 
 
 @dataclass(frozen=True)
@@ -38,75 +72,45 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def checks_for(data_type: str, day: date | None) -> list[Check]:
     out: list[Check] = []
     allowed = ALLOWED_VALUES.get(data_type, {})
     for col in columns(data_type):
-        q = quote_ident(col.name)
+        name = col.name
         if col.required:
-            out.append(Check(f"{q} IS NULL", col.name, f"empty value in column {col.name}"))
+            out.append(Check(Fault.MISSING, name, f"empty value in column {name}"))
         if col.kind is Kind.NUMBER:
-            out.append(
-                Check(f"NOT isfinite({q})", col.name, f"non-finite number {{value}} in {col.name}")
-            )
+            out.append(Check(Fault.NON_FINITE, name, f"non-finite number {{value}} in {name}"))
         if col.rule is Rule.PRICE:
             out.append(
-                Check(f"{q} <= 0", col.name, f"non-positive price {{value}} in column {col.name}")
+                Check(Fault.NON_POSITIVE, name, f"non-positive price {{value}} in column {name}")
             )
         elif col.rule is Rule.AMOUNT:
-            out.append(
-                Check(f"{q} < 0", col.name, f"negative amount {{value}} in column {col.name}")
-            )
-        if col.name in allowed:
-            values = ", ".join("'" + v + "'" for v in allowed[col.name])
+            out.append(Check(Fault.NEGATIVE, name, f"negative amount {{value}} in column {name}"))
+        if name in allowed:
             out.append(
                 Check(
-                    f"{q} NOT IN ({values})",
-                    col.name,
-                    f"invalid {col.name} {{value}} (allowed: {', '.join(allowed[col.name])})",
+                    Fault.NOT_ALLOWED,
+                    name,
+                    f"invalid {name} {{value}} (allowed: {', '.join(allowed[name])})",
+                    allowed=allowed[name],
                 )
             )
     if day is not None:
-        lo, hi = day_bounds_us(day)
         out.append(
             Check(
-                f"local_timestamp < {lo} OR local_timestamp >= {hi}",
+                Fault.OUTSIDE,
                 "local_timestamp",
                 f"local_timestamp {{value}} is outside {day.isoformat()} UTC "
                 "(tardis files are split by local_timestamp): file for another date?",
+                bounds=day_bounds_us(day),
             )
         )
     return out
-
-
-def row_filter_sql(data_type: str, day: date | None) -> str:
-    """A WHERE clause that aborts the query on the first row breaking any rule.
-
-    Used on the fast path: the rules cost one vectorized expression inside the COPY instead of a
-    second scan. It cannot say which row failed; on failure the caller redoes the file on the
-    precise path, where ``scan_and_check`` names the line.
-    """
-    conds = " OR ".join(f"({c.condition})" for c in checks_for(data_type, day))
-    return f"CASE WHEN {conds} THEN error('tardis row rule broken') ELSE true END"
-
-
-def summary_from_metadata(con: duckdb.DuckDBPyConnection, parquet: Path) -> ScanSummary:
-    """Row count and timestamp range from the Parquet footer (row-group statistics), no scan."""
-    rows = con.sql(
-        "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata($p)",
-        params={"p": str(parquet)},
-    ).fetchall()[0][0]
-    tmin, tmax = con.sql(
-        "SELECT min(TRY_CAST(stats_min_value AS BIGINT)), max(TRY_CAST(stats_max_value AS BIGINT)) "
-        "FROM parquet_metadata($p) WHERE path_in_schema = 'timestamp'",
-        params={"p": str(parquet)},
-    ).fetchall()[0]
-    if rows and (tmin is None or tmax is None):  # a writer that kept no statistics
-        tmin, tmax = con.sql(
-            "SELECT min(timestamp), max(timestamp) FROM read_parquet($p)",
-            params={"p": str(parquet)},
-        ).fetchall()[0]
-    return ScanSummary(int(rows), tmin, tmax)
 
 
 def scan_and_check(
