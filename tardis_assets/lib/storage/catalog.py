@@ -25,20 +25,12 @@ import duckdb
 import polars as pl
 
 from tardis_assets.lib.errors import StorageError
+from tardis_assets.lib.sql import quote_ident, sql_string
 from tardis_assets.lib.storage.lake import Lake
 from tardis_assets.lib.storage.schema import Table
 
 # Only `sync` opens the catalog file; another process doing the same holds it for milliseconds.
 _LOCK_RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0)
-
-
-def sql_string(value: str | Path) -> str:
-    """A single-quoted SQL literal (for paths inside view definitions)."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -62,7 +54,7 @@ def table_view(lake: Lake, table: Table) -> View:
             if table.frame_defined:
                 return None
             nulls = ", ".join(
-                f"CAST(NULL AS {col.value}) AS {_ident(name)}"
+                f"CAST(NULL AS {col.value}) AS {quote_ident(name)}"
                 for name, col in table.columns.items()
             )
             return f"SELECT {nulls} WHERE false"
@@ -74,9 +66,9 @@ def table_view(lake: Lake, table: Table) -> View:
             + ")"
         )
         if table.frame_defined:
-            keys = ", ".join(_ident(k) for k in table.partition_by)
+            keys = ", ".join(quote_ident(k) for k in table.partition_by)
             return f"SELECT {keys}, * EXCLUDE ({keys}) FROM {source}"
-        cols = ", ".join(_ident(c) for c in table.column_names)
+        cols = ", ".join(quote_ident(c) for c in table.column_names)
         return f"SELECT {cols} FROM {source}"
 
     return View(table.name, sql)
@@ -113,7 +105,7 @@ class Catalog:
         for name in self._closure(names):
             sql = self._views[name].sql()
             if sql is not None:
-                conn.execute(f"CREATE OR REPLACE VIEW {_ident(name)} AS {sql}")
+                conn.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {sql}")
 
     def mentioned(self, sql: str) -> list[str]:
         """The catalog's views named in a query (as whole words)."""
@@ -167,7 +159,7 @@ class Catalog:
             ).fetchall()
             for name, kind in existing:
                 word = "VIEW" if kind == "VIEW" else "TABLE"
-                conn.execute(f"DROP {word} IF EXISTS {_ident(name)} CASCADE")
+                conn.execute(f"DROP {word} IF EXISTS {quote_ident(name)} CASCADE")
             self._define(conn, self.names)
             conn.execute("COMMIT")
         finally:

@@ -45,11 +45,6 @@ def ingest_connection(
             con.close()
 
 
-def sql_string(value: str | Path) -> str:
-    """A single-quoted SQL literal; COPY ... TO cannot take its target as a bound parameter."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 _LINE = re.compile(r"Line:\s*(\d+)")
 _CONVERT = re.compile(
     r'Error when converting column "(?P<col>[^"]+)"\.\s*Could not convert string "(?P<val>.*?)" '

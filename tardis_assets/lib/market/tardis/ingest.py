@@ -34,7 +34,7 @@ from tardis_assets.lib.market.tardis.arrow_csv import (
     open_csv_stream,
     with_sequence,
 )
-from tardis_assets.lib.market.tardis.duck import ingest_connection, sql_string, translate_error
+from tardis_assets.lib.market.tardis.duck import ingest_connection, translate_error
 from tardis_assets.lib.market.tardis.errors import TardisFileError
 from tardis_assets.lib.market.tardis.header import (
     check_header,
@@ -59,6 +59,7 @@ from tardis_assets.lib.market.tardis.schemas import (
     polars_schema,
 )
 from tardis_assets.lib.market.tardis.validate import ScanSummary, checks_for, scan_and_check
+from tardis_assets.lib.sql import sql_string
 from tardis_assets.lib.storage.files import atomic_target
 
 # What a file that is not clean raises on the fast path: Arrow's parser and casts, the row rules,

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tardis_assets.lib.market.tardis.duck import sql_string
 from tardis_assets.lib.market.tardis.errors import TardisFileError
 from tardis_assets.lib.market.tardis.schemas import DATA_TYPES, SEQ, columns
-from tardis_assets.lib.market.tardis.validate import quote_ident
+from tardis_assets.lib.sql import quote_ident, sql_string
 
 
 def lake_glob(lake_root: Path | str, data_type: str) -> str:

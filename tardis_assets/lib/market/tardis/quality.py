@@ -19,7 +19,7 @@ from tardis_assets.lib.days import day_bounds_us
 from tardis_assets.lib.market.tardis.duck import ingest_connection
 from tardis_assets.lib.market.tardis.errors import TardisFileError
 from tardis_assets.lib.market.tardis.schemas import DATA_TYPES, Rule, columns
-from tardis_assets.lib.market.tardis.validate import quote_ident
+from tardis_assets.lib.sql import quote_ident
 
 _BATCH_ROWS = 1 << 20
 # Rows of a file map to CSV lines this way (the header is line 1), as in the validators.

@@ -21,6 +21,7 @@ import duckdb
 from tardis_assets.lib.days import day_bounds_us
 from tardis_assets.lib.market.tardis.errors import TardisFileError
 from tardis_assets.lib.market.tardis.schemas import ALLOWED_VALUES, Kind, Rule, columns
+from tardis_assets.lib.sql import quote_ident, sql_string
 
 
 class Fault(Enum):
@@ -56,7 +57,7 @@ class Check:
         if self.fault is Fault.NEGATIVE:
             return f"{q} < 0"
         if self.fault is Fault.NOT_ALLOWED:
-            return f"{q} NOT IN ({', '.join(sql_text(v) for v in self.allowed)})"
+            return f"{q} NOT IN ({', '.join(sql_string(v) for v in self.allowed)})"
         lo, hi = self.bounds
         return f"{q} < {lo} OR {q} >= {hi}"
 
@@ -66,14 +67,6 @@ class ScanSummary:
     rows: int
     min_timestamp: int | None
     max_timestamp: int | None
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def checks_for(data_type: str, day: date | None) -> list[Check]:
