@@ -317,23 +317,55 @@ class DagsterGraphQL:
             error=(raw.get("error") or {}).get("message"),
         )
 
+    def backfill_status(self, backfill_id: str) -> str:
+        """Only the backfill's status: a query the webserver answers without reading runs or
+        partition statuses, cheap enough to poll every second or two."""
+        data = self.query(
+            """query BackfillStatus($id: String!) {
+                  partitionBackfillOrError(backfillId: $id) {
+                    __typename
+                    ... on PartitionBackfill { status }
+                    """
+            + _ERROR_FIELDS
+            + """
+                  }
+                }""",
+            {"id": backfill_id},
+        )
+        raw = data["partitionBackfillOrError"]
+        if raw["__typename"] != "PartitionBackfill":
+            raise GraphQLError(f"backfill {backfill_id}: {raw['__typename']}: {raw.get('message')}")
+        return raw["status"]
+
     def wait_backfill(
         self,
         backfill_id: str,
         *,
         timeout_s: float = 600.0,
         poll_s: float = 1.0,
+        detail_s: float = 10.0,
         on_poll: Callable[[BackfillInfo], None] | None = None,
     ) -> BackfillInfo:
-        """Poll until the backfill and all its runs are finished; TimeoutError names the state."""
+        """Poll until the backfill and all its runs are finished; TimeoutError names the state.
+
+        The status alone is polled every ``poll_s``; the whole state (runs, per-asset counts,
+        which costs the webserver and PostgreSQL a query per run and asset) every ``detail_s``
+        and once the status is terminal. On a cluster the control plane shares the machine
+        with the steps it waits for."""
         deadline = time.monotonic() + timeout_s
+        detailed_at = -float("inf")
         while True:
-            info = self.backfill(backfill_id)
-            if on_poll is not None:
-                on_poll(info)
-            if info.finished:
-                return info
-            if time.monotonic() > deadline:
+            status = self.backfill_status(backfill_id)
+            now = time.monotonic()
+            if status in TERMINAL_BACKFILL or now - detailed_at >= detail_s:
+                detailed_at = now
+                info = self.backfill(backfill_id)
+                if on_poll is not None:
+                    on_poll(info)
+                if info.finished:
+                    return info
+            if now > deadline:
+                info = self.backfill(backfill_id)
                 raise TimeoutError(
                     f"backfill {backfill_id} still {info.status} after {timeout_s:.0f} s; runs: "
                     + ", ".join(f"{r.job_name}[{r.partition}]={r.status}" for r in info.runs)

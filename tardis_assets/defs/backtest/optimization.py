@@ -17,6 +17,7 @@ from tardis_assets.lib.backtest.reports import (
     optimization_report,
     walk_forward_report,
 )
+from tardis_assets.lib.cluster.priority import Layer, layer_tags
 from tardis_assets.lib.errors import MissingInputError
 from tardis_assets.lib.execution import (
     ExecutionConfig,
@@ -69,6 +70,7 @@ def _sweep_top(report) -> dict[str, dg.MetadataValue]:
 
 
 @dg.asset(
+    op_tags=layer_tags(Layer.RESULTS),
     deps=["bars"],
     group_name="research",
     kinds={"numba", "parquet"},
@@ -140,6 +142,7 @@ class LLMSweepConfig(RangeConfig):
 
 
 @dg.asset(
+    op_tags=layer_tags(Layer.RESULTS),
     deps=["bars", "llm_signals"],
     group_name="research",
     kinds={"numba", "parquet"},
@@ -229,6 +232,7 @@ class WalkForwardConfig(DualMAGridConfig):
 
 
 @dg.asset(
+    op_tags=layer_tags(Layer.RESULTS),
     deps=["bars"],
     group_name="research",
     kinds={"numba", "parquet"},
