@@ -42,8 +42,9 @@ def test_kill_9_mid_run_then_restart_resends_nothing_paid(tmp_path):
         with ResponseCache(cache) as c:
             paid_and_stored = c.keys()
         served_first = {e["key"] for e in first_log}
-        # Only requests in flight at the kill (<= concurrency) can be served but not stored.
-        assert len(served_first - paid_and_stored) <= 8
+        # Served but not stored at the kill: the calls in flight (<= concurrency, 8) and the
+        # answers bought but not yet durable, which the runner bounds to 8 as well.
+        assert len(served_first - paid_and_stored) <= 2 * 8
         assert 150 - 8 <= len(paid_and_stored) < 600
 
         restart = _run_child(srv.base_url, cache)

@@ -179,6 +179,7 @@ class CallRunner:
     # ------------------------------------------------------------------ sending
     async def answer(self, call: Call, start: int = 0) -> None:
         """Walk the fallback chain (from model `start`) until a model answers the call."""
+        await self._room_for_one_more()
         spend = Spend()
         requested_at = now_us()
         t0 = time.monotonic()
@@ -271,6 +272,17 @@ class CallRunner:
         task = asyncio.create_task(_go())
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    async def _room_for_one_more(self) -> None:
+        """Wait while ``max_concurrency`` bought answers are not yet durable.
+
+        Commits run behind the calls (``_commit_then_settle``), so without a bound a slow disk
+        would let answers pile up that a kill -9 loses and a restart pays again. With it, what a
+        kill can cost is at most the calls in flight plus this many, however slow the disk.
+        """
+        limit = max(1, self.config.max_concurrency)
+        while len(self._pending) >= limit:
+            await asyncio.wait(list(self._pending), return_when=asyncio.FIRST_COMPLETED)
 
     async def drain(self) -> None:
         """Wait until every commit of the run is durable (errors surface here)."""
