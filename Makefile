@@ -8,8 +8,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 WORKERS ?= 2
 # Test processes (pytest-xdist): a file's tests stay together, in order, in one process. Run in
-# one process the suite keeps under 0.75 of 2 cores busy: much of its time is waiting (a daemon's
-# loop, a server starting, a killed run being reaped), which a second process fills.
+# one process the suite keeps about 0.7 of a core busy on average: much of its time is waiting (a
+# daemon's loop, a server starting, a killed run being reaped), which a second process fills.
 TEST_PROCESSES ?= 2
 # Debian's PostgreSQL keeps its server binaries out of PATH.
 CLUSTER_PACKAGES_PRESENT = ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1
