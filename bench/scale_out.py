@@ -13,10 +13,7 @@ Each worker stands for a machine of its own: it is pinned to ``--cpus-per-worker
 host, with its steps' thread pools sized to them (``lib/cluster/cpus.py``). Unpinned, one
 worker's step already spreads over every core of the host, so 1 vs 2 workers would measure the
 host, not the assets. The control plane (webserver, daemon, run coordinators, PostgreSQL,
-Redis) stands for a head node of its own, which this host cannot give it: it is not pinned and
-runs at nice ``--control-nice`` (default 10), so it uses the time the workers leave and, when
-they leave none, still gets its turn. With 1 worker it has a free core to itself; with 2 it
-has none, so what it costs still lands on the wide side (``--control-nice 0``: as equals).
+Redis) is not pinned and shares the same cores, which only makes the ratio conservative.
 
 Where the time goes is printed from the event log: per asset the compute seconds, the time its
 steps waited in the broker queue for a free worker, and each worker's busy share of the wall
@@ -26,7 +23,7 @@ the size the scale-out is for. The backfill daemon's fixed 30 s loop paces the l
 sides alike.
 
     .venv/bin/python bench/scale_out.py [--days 8] [--workers 2] [--instruments a:X,b:Y]
-        [--trades-per-day N] [--cpus-per-worker 1] [--control-nice 10]
+        [--trades-per-day N] [--cpus-per-worker 1]
 """
 
 from __future__ import annotations
@@ -129,7 +126,6 @@ class Plan:
     instruments: str
     trades_per_day: int
     cpus_per_worker: int | None
-    control_nice: int
     keep: Path | None
 
 
@@ -160,7 +156,6 @@ def run_side(workers: int, plan: Plan, llm_cache: Path, seeded: bool) -> Side:
         settings=env,
         postgres_dir=pg_dir,
         cpus_per_worker=plan.cpus_per_worker,
-        control_nice=plan.control_nice,
     )
     settings = load_settings(env={**env, "TARDIS_DATA_DIR": str(root / "data")}, cwd=root)
     registry = build_registry(settings)
@@ -234,9 +229,6 @@ def main() -> None:
     parser.add_argument(
         "--cpus-per-worker", type=int, default=1, help="0: do not pin (workers share the host)"
     )
-    parser.add_argument(
-        "--control-nice", type=int, default=10, help="nice value of the control plane (0: none)"
-    )
     parser.add_argument("--keep", type=Path, default=None, help="copy both data folders here")
     args = parser.parse_args()
     plan = Plan(
@@ -244,14 +236,12 @@ def main() -> None:
         instruments=args.instruments,
         trades_per_day=args.trades_per_day,
         cpus_per_worker=args.cpus_per_worker or None,
-        control_nice=args.control_nice,
         keep=args.keep,
     )
     print(
         f"scale_out: {args.days} days from {args.start}, instruments {args.instruments}, "
         f"{args.trades_per_day:,} synthetic trades per instrument-day, "
-        f"CPUs per worker {args.cpus_per_worker or 'all (not pinned)'}, "
-        f"control plane at nice {args.control_nice}"
+        f"CPUs per worker {args.cpus_per_worker or 'all (not pinned)'}"
     )
     answers = Path(tempfile.mkdtemp(prefix="scale-out-llm-")) / "cache.sqlite"
     # The wide side pays for the LLM answers; the 1-worker side reads them from a copy of its

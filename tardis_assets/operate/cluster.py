@@ -27,7 +27,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from tardis_assets.lib.cluster.cpus import cpu_sets, host_cpus, lower_priority
+from tardis_assets.lib.cluster.cpus import cpu_sets, host_cpus
 from tardis_assets.lib.errors import OperationError
 from tardis_assets.operate.devserver import DevServer, DevServerError
 from tardis_assets.operate.postgres import PostgresServer
@@ -61,9 +61,7 @@ class LocalCluster:
     ``postgres_dir`` defaults to ``root/postgres``; as root it must be reachable by the
     ``postgres`` OS user (see ``operate/postgres.py``). ``cpus_per_worker`` pins each worker to
     CPUs of its own (``lib/cluster/cpus.py``), to stand for one machine per worker on one host;
-    None leaves every worker the whole host. ``control_nice`` > 0 runs the control plane
-    (PostgreSQL, Redis, Dagster) at that nice value: on one host it stands for a head node of
-    its own, using the time the workers leave.
+    None leaves every worker the whole host.
     """
 
     root: Path
@@ -77,7 +75,6 @@ class LocalCluster:
     postgres_dir: Path | None = None
     concurrency: int = 1
     cpus_per_worker: int | None = None
-    control_nice: int = 0
     postgres: PostgresServer | None = field(default=None, init=False)
     redis: RedisServer | None = field(default=None, init=False)
     head: DevServer | None = field(default=None, init=False)
@@ -133,8 +130,6 @@ class LocalCluster:
             self.port = self.head.port
             for worker in self.celery:
                 worker.wait_ready()
-            if self.control_nice:
-                self.lower_control_plane(self.control_nice)
         except DevServerError as exc:
             self.down()
             raise OperationError(f"the Dagster webserver/daemon did not start: {exc}") from None
@@ -142,13 +137,6 @@ class LocalCluster:
             self.down()
             raise
         return self
-
-    def lower_control_plane(self, niceness: int) -> None:
-        """Run PostgreSQL, Redis and Dagster (and what they start later) at ``niceness``."""
-        for name, tree, _ in self.services():
-            if name not in {w.name for w in self.celery}:
-                tree.remember()
-                lower_priority(tree.live(), niceness)
 
     @property
     def url(self) -> str:

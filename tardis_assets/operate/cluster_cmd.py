@@ -43,13 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pin each worker to this many CPUs of its own (one machine per worker on one "
         "host); default: every worker may use the whole host",
     )
-    up.add_argument(
-        "--control-nice",
-        type=int,
-        default=0,
-        help="nice value of PostgreSQL, Redis and Dagster (1-19): on one host, lets the "
-        "control plane use the time the workers leave; default 0",
-    )
     up.add_argument("--port", type=int, default=DEFAULT_PORT, help="webserver port")
     up.add_argument(
         "--dagster-yaml",
@@ -73,8 +66,6 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         raise OperationError("--workers and --concurrency must be at least 1")
     if args.cpus_per_worker is not None and args.cpus_per_worker < 1:
         raise OperationError("--cpus-per-worker must be at least 1")
-    if not 0 <= args.control_nice <= 19:
-        raise OperationError("--control-nice must be between 0 and 19")
     if not args.dagster_yaml.is_file():
         raise OperationError(
             f"no Dagster instance file at {args.dagster_yaml}",
@@ -90,7 +81,6 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         settings=settings_env(),
         concurrency=args.concurrency,
         cpus_per_worker=args.cpus_per_worker,
-        control_nice=args.control_nice,
     )
     cluster.up()
     state_file = cluster.write_state()

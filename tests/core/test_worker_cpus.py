@@ -12,7 +12,6 @@ from tardis_assets.lib.cluster.cpus import (
     THREAD_VARIABLES,
     cpu_sets,
     host_cpus,
-    lower_priority,
     pin_to,
     thread_env,
 )
@@ -62,34 +61,3 @@ def test_a_pinned_child_and_its_own_children_run_only_on_their_cpus():
     ).stdout.split("\n")
     assert out[0] == out[1] == str([cpu])
     assert sorted(os.sched_getaffinity(0)) == host_cpus()  # the parent is untouched
-
-
-def test_lower_priority_reaches_every_thread_and_what_they_start_later():
-    """A child starts a grandchild from a second thread (as Dagster's code server starts runs
-    from its gRPC threads): the grandchild has the lowered value too."""
-    code = (
-        "import subprocess, sys, threading\n"
-        "go = threading.Event(); out = []\n"
-        "def start():\n"
-        "    go.wait()\n"
-        "    g = subprocess.run([sys.executable, '-c', 'import os; print(os.nice(0))'],\n"
-        "                       capture_output=True, text=True)\n"
-        "    out.append(g.stdout.strip())\n"
-        "t = threading.Thread(target=start); t.start()\n"
-        "print('ready', flush=True); input(); go.set(); t.join(); print(out[0], flush=True)\n"
-    )
-    child = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        lower_priority([child.pid], 7)
-        threads = os.listdir(f"/proc/{child.pid}/task")
-        assert len(threads) >= 2
-        assert {os.getpriority(os.PRIO_PROCESS, int(t)) for t in threads} == {7}
-        out, _ = child.communicate("go\n", timeout=30)
-        assert out.strip() == "7"
-    finally:
-        child.kill()
-        child.wait()
-    lower_priority([child.pid], 7)  # gone: skipped, not an error

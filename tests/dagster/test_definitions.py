@@ -4,7 +4,6 @@ import dagster as dg
 
 from tardis_assets.defs.partitions import daily, daily_by_kind
 from tardis_assets.defs.registry import build_definitions
-from tardis_assets.lib.cluster.priority import CELERY_PRIORITY_TAG
 from tardis_assets.lib.settings import DEFAULT_RAW_TYPES, load_settings
 
 # The code location for the built-in defaults (no project file in this folder).
@@ -62,25 +61,3 @@ def test_no_asset_waits_for_a_single_writer():
     for key in defs.resolve_asset_graph().get_all_asset_keys():
         pool = defs.resolve_assets_def(key).op.pool
         assert pool == ("llm" if key.to_user_string() == "llm_signals" else None), key
-
-
-def test_a_free_worker_takes_the_deepest_step_first():
-    """Every asset and check step carries a broker priority (lib/cluster/priority.py), and no
-    step is served after a step it depends on: Redis serves lower numbers first."""
-    graph = defs.resolve_asset_graph()
-    priority: dict[str, int] = {}
-    for assets_def in defs.assets or []:
-        for key in assets_def.keys:
-            priority[key.to_user_string()] = int(assets_def.op.tags[CELERY_PRIORITY_TAG])
-    assert set(priority) == set(EXPECTED)
-    for name, number in priority.items():
-        for parent in graph.get(dg.AssetKey(name)).parent_keys:
-            assert number <= priority[parent.to_user_string()], (name, parent)
-    assert priority["backtest_results"] < priority["llm_signals"] < priority["bars"]
-    assert priority["bars"] < priority["raw_trades"]
-    checks = [c for c in defs.asset_checks or [] if isinstance(c, dg.AssetChecksDefinition)]
-    assert checks
-    for checks_def in checks:
-        for check_key in checks_def.check_keys:
-            number = int(checks_def.node_def.tags[CELERY_PRIORITY_TAG])
-            assert number <= priority[check_key.asset_key.to_user_string()], check_key

@@ -14,7 +14,6 @@ from tardis_assets.defs.support.params_config import params_config
 from tardis_assets.lib.backtest import LLMStrategyParams
 from tardis_assets.lib.backtest.reports import backtest_report, params_hash
 from tardis_assets.lib.backtest.tables import BACKTEST_PER_BAR, BACKTEST_SUMMARY
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 from tardis_assets.lib.errors import MissingInputError
 from tardis_assets.lib.features.tables import BARS
 from tardis_assets.lib.llm import KINDS
@@ -33,7 +32,6 @@ def default_strategy_run_id() -> str:
 
 
 @dg.asset(
-    op_tags=layer_tags(Layer.RESULTS),
     partitions_def=daily,
     deps=["bars", dg.AssetDep("llm_signals", partition_mapping=by_date)],
     group_name="backtest",

@@ -10,11 +10,9 @@ import dagster as dg
 from tardis_assets.defs.partitions import daily
 from tardis_assets.defs.resources import WarehouseResource
 from tardis_assets.defs.support.context import run_days
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 
 
 @dg.asset_check(
-    op_tags=layer_tags(Layer.RESULTS, check=True),
     asset="backtest_results",
     blocking=True,
     partitions_def=daily,

@@ -17,7 +17,6 @@ from tardis_assets.lib.backtest.reports import (
     optimization_report,
     walk_forward_report,
 )
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 from tardis_assets.lib.errors import MissingInputError
 from tardis_assets.lib.execution import (
     ExecutionConfig,
@@ -70,7 +69,6 @@ def _sweep_top(report) -> dict[str, dg.MetadataValue]:
 
 
 @dg.asset(
-    op_tags=layer_tags(Layer.RESULTS),
     deps=["bars"],
     group_name="research",
     kinds={"numba", "parquet"},
@@ -142,7 +140,6 @@ class LLMSweepConfig(RangeConfig):
 
 
 @dg.asset(
-    op_tags=layer_tags(Layer.RESULTS),
     deps=["bars", "llm_signals"],
     group_name="research",
     kinds={"numba", "parquet"},
@@ -232,7 +229,6 @@ class WalkForwardConfig(DualMAGridConfig):
 
 
 @dg.asset(
-    op_tags=layer_tags(Layer.RESULTS),
     deps=["bars"],
     group_name="research",
     kinds={"numba", "parquet"},

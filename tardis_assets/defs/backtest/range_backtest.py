@@ -9,7 +9,6 @@ from tardis_assets.defs.resources import WarehouseResource
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.range_report import range_report, report_result
 from tardis_assets.lib.backtest.reports import backtest_report
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 
 
 class RangeBacktestConfig(RangeConfig):
@@ -19,7 +18,6 @@ class RangeBacktestConfig(RangeConfig):
 
 
 @dg.asset(
-    op_tags=layer_tags(Layer.RESULTS),
     deps=["bars", "llm_signals"],
     group_name="backtest",
     kinds={"numba", "parquet"},

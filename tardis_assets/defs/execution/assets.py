@@ -27,7 +27,6 @@ from tardis_assets.defs.support.metadata import plain_metadata, png_markdown
 from tardis_assets.defs.support.params_config import params_config
 from tardis_assets.defs.support.range_report import report_result
 from tardis_assets.lib.backtest import LLMStrategyParams
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 from tardis_assets.lib.errors import BadInputError, MissingInputError
 from tardis_assets.lib.execution import (
     MODEL_LATENCIES_MS,
@@ -99,7 +98,6 @@ def build_execution_assets(raw_types: tuple[str, ...]) -> list[dg.AssetsDefiniti
     raw_deps = [f"raw_{t}" for t in raw_types]
 
     @dg.asset(
-        op_tags=layer_tags(Layer.RESULTS),
         partitions_def=daily,
         deps=[*raw_deps, dg.AssetDep("llm_signals", partition_mapping=by_date)],
         group_name="execution",
@@ -162,7 +160,6 @@ def build_execution_assets(raw_types: tuple[str, ...]) -> list[dg.AssetsDefiniti
             )
 
     @dg.asset(
-        op_tags=layer_tags(Layer.RESULTS),
         deps=[*raw_deps, "llm_signals"],
         group_name="execution",
         kinds={"numba", "parquet"},
@@ -199,7 +196,6 @@ def build_execution_assets(raw_types: tuple[str, ...]) -> list[dg.AssetsDefiniti
             return report_result(report, label, ("equity_curve", "tick-level equity"))
 
     @dg.asset(
-        op_tags=layer_tags(Layer.RESULTS),
         deps=[*raw_deps, "llm_signals"],
         group_name="execution",
         kinds={"numba", "parquet"},

@@ -11,7 +11,6 @@ from tardis_assets.defs.resources import MarketResource, WarehouseResource
 from tardis_assets.defs.support.context import day_of
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.metadata import time_range_metadata
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 from tardis_assets.lib.errors import MissingInputError
 from tardis_assets.lib.features.bars import bars_from_parquet
 from tardis_assets.lib.features.indicators import with_indicators
@@ -73,7 +72,6 @@ def build_bars_asset(raw_types: tuple[str, ...]) -> dg.AssetsDefinition:
     """The bars asset, depending on every enabled raw type (richer types add columns)."""
 
     @dg.asset(
-        op_tags=layer_tags(Layer.FEATURES),
         name="bars",
         partitions_def=daily,
         deps=[f"raw_{t}" for t in raw_types],

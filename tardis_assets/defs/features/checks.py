@@ -12,11 +12,9 @@ from tardis_assets.defs.partitions import daily
 from tardis_assets.defs.resources import MarketResource, QualityResource, WarehouseResource
 from tardis_assets.defs.support.checks import check_result
 from tardis_assets.defs.support.context import run_days
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 
 
 @dg.asset_check(
-    op_tags=layer_tags(Layer.FEATURES, check=True),
     asset="bars",
     blocking=True,
     partitions_def=daily,
@@ -54,7 +52,6 @@ def bars_ohlc_consistent(
 
 
 @dg.asset_check(
-    op_tags=layer_tags(Layer.FEATURES, check=True),
     asset="bars",
     blocking=True,
     partitions_def=daily,

@@ -8,7 +8,6 @@ from tardis_assets.defs.resources import WarehouseResource
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.range_report import range_report, report_result
 from tardis_assets.lib.backtest.reports import monte_carlo_risk_report
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 from tardis_assets.lib.errors import MissingInputError
 
 
@@ -23,7 +22,6 @@ class RiskConfig(RangeConfig):
 
 
 @dg.asset(
-    op_tags=layer_tags(Layer.RESULTS),
     deps=["backtest_results"],
     group_name="risk",
     kinds={"numpy", "parquet"},

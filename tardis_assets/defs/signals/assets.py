@@ -19,7 +19,6 @@ from tardis_assets.defs.resources import LLMResource, MarketResource, WarehouseR
 from tardis_assets.defs.support.context import llm_mode, partition_label
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.metadata import time_range_metadata
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 from tardis_assets.lib.errors import BadInputError, MissingInputError
 from tardis_assets.lib.features.tables import BARS
 from tardis_assets.lib.llm import Progress
@@ -84,7 +83,6 @@ class _ProgressLog:
 
 
 @dg.asset(
-    op_tags=layer_tags(Layer.SIGNALS),
     partitions_def=daily_by_kind,
     deps=[
         dg.AssetDep("bars", partition_mapping=by_date),

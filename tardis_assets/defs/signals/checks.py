@@ -16,7 +16,6 @@ import dagster as dg
 from tardis_assets.defs.partitions import daily_by_kind
 from tardis_assets.defs.resources import LLMResource, WarehouseResource
 from tardis_assets.defs.signals.assets import llm_signals
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 from tardis_assets.lib.llm import VALUE_RANGES
 from tardis_assets.lib.signals import coverage_failure
 from tardis_assets.lib.warehouse import Warehouse
@@ -37,7 +36,6 @@ def row_problems(wh: Warehouse, day: date, kind: str, window_minutes: int) -> di
 
 
 @dg.asset_check(
-    op_tags=layer_tags(Layer.SIGNALS, check=True),
     asset=llm_signals,
     blocking=True,
     partitions_def=daily_by_kind,

@@ -4,13 +4,11 @@ import dagster as dg
 
 from tardis_assets.defs.resources import WarehouseResource
 from tardis_assets.defs.support.failures import RETRY
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 from tardis_assets.lib.costs import cost_report, format_costs
 from tardis_assets.lib.markdown import markdown_table
 
 
 @dg.asset(
-    op_tags=layer_tags(Layer.RESULTS),
     deps=["llm_signals"],
     group_name="signals",
     kinds={"duckdb"},

@@ -17,7 +17,6 @@ from tardis_assets.defs.resources import MarketResource, QualityResource, Wareho
 from tardis_assets.defs.support.context import day_of
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.metadata import time_range_metadata
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 from tardis_assets.lib.market.news import news_path, read_news_file
 from tardis_assets.lib.market.raw_partition import (
     Downloader,
@@ -82,7 +81,6 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
     """The raw asset for one tardis data type (``raw_trades``, ``raw_quotes``, ...)."""
 
     @dg.asset(
-        op_tags=layer_tags(Layer.TICKS),
         name=f"raw_{data_type}",
         partitions_def=daily,
         group_name="ticks",
@@ -175,7 +173,6 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
 
 
 @dg.asset(
-    op_tags=layer_tags(Layer.TICKS),
     partitions_def=daily,
     group_name="ticks",
     kinds={"parquet"},

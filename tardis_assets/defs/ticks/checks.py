@@ -12,13 +12,11 @@ from tardis_assets.defs.partitions import daily
 from tardis_assets.defs.resources import QualityResource, WarehouseResource
 from tardis_assets.defs.support.checks import check_result
 from tardis_assets.defs.support.context import run_days
-from tardis_assets.lib.cluster.priority import Layer, layer_tags
 from tardis_assets.lib.market.tables import RAW_QUALITY
 
 
 def build_quality_check(data_type: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        op_tags=layer_tags(Layer.TICKS, check=True),
         asset=f"raw_{data_type}",
         name=f"raw_{data_type}_quality",
         blocking=True,

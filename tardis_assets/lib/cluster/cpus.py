@@ -6,16 +6,14 @@ only competes with it: a benchmark of 1 vs 2 workers would measure the host's co
 how the assets scale out. A worker pinned to its own CPUs, with thread pools sized to them, is
 what a worker on a machine of that size sees; the ratio then carries over to a real cluster,
 where each worker has a machine of its own. The control plane (webserver, daemon, run
-coordinators, PostgreSQL, Redis) stands for a head node of its own, which one host cannot give
-it: it is not pinned, and may run at a lower priority (``lower_priority``), so that it uses the
-time the workers leave idle instead of taking a share of theirs.
+coordinators, PostgreSQL, Redis) is not pinned: it shares the host, as it would not on a
+cluster, which makes any measured speed-up conservative.
 
 On a real cluster nothing here is needed (one worker per machine uses all of it).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 
@@ -61,20 +59,3 @@ def thread_env(cpus: Sequence[int]) -> dict[str, str]:
 def pin_to(cpus: Sequence[int]) -> None:
     """Restrict the calling process (and every process it starts) to ``cpus``."""
     os.sched_setaffinity(0, set(cpus))
-
-
-def lower_priority(pids: Sequence[int], niceness: int) -> None:
-    """Set the nice value of every thread of ``pids``; what they start later inherits it.
-
-    Every thread, not only the main one: on Linux the nice value belongs to a thread, and a
-    server that starts processes from a worker thread (Dagster's code server launches runs
-    from its gRPC threads) passes on that thread's value. Gone processes are skipped; only
-    raising the value needs no privilege."""
-    for pid in pids:
-        try:
-            threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
-        except FileNotFoundError:
-            continue
-        for tid in threads:
-            with contextlib.suppress(ProcessLookupError):
-                os.setpriority(os.PRIO_PROCESS, tid, niceness)
