@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sqlite3
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -219,6 +221,14 @@ def report(side: Side) -> None:
     print(f"  CPU seconds during the backfill: {used}")
 
 
+def _unwind_on_sigterm(*_: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so each side's ``finally`` stops its cluster and removes its
+    folders (by default the signal ends the process and leaves the cluster running). Later
+    SIGTERMs are ignored: stopping the cluster can signal this process's group again."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(128 + signal.SIGTERM)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=8)
@@ -231,6 +241,7 @@ def main() -> None:
     )
     parser.add_argument("--keep", type=Path, default=None, help="copy both data folders here")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _unwind_on_sigterm)
     plan = Plan(
         days=[args.start + timedelta(days=i) for i in range(args.days)],
         instruments=args.instruments,
