@@ -272,25 +272,13 @@ class DagsterGraphQL:
             )
         return result["backfillId"]
 
-    def backfill(self, backfill_id: str) -> BackfillInfo:
+    def _partition_backfill(self, backfill_id: str, fields: str) -> dict[str, Any]:
+        """``fields`` of one backfill; a missing or failed lookup raises GraphQLError."""
         data = self.query(
             f"""query Backfill($id: String!) {{
                   partitionBackfillOrError(backfillId: $id) {{
                     __typename
-                    ... on PartitionBackfill {{
-                      id status partitionNames
-                      error {{ message }}
-                      runs {{ {_RUN_FIELDS} }}
-                      assetBackfillData {{
-                        assetBackfillStatuses {{
-                          __typename
-                          ... on AssetPartitionsStatusCounts {{
-                            assetKey {{ path }} numPartitionsTargeted numPartitionsInProgress
-                            numPartitionsMaterialized numPartitionsFailed
-                          }}
-                        }}
-                      }}
-                    }}
+                    ... on PartitionBackfill {{ {fields} }}
                     {_ERROR_FIELDS}
                   }}
                 }}""",
@@ -299,6 +287,24 @@ class DagsterGraphQL:
         raw = data["partitionBackfillOrError"]
         if raw["__typename"] != "PartitionBackfill":
             raise GraphQLError(f"backfill {backfill_id}: {raw['__typename']}: {raw.get('message')}")
+        return raw
+
+    def backfill(self, backfill_id: str) -> BackfillInfo:
+        raw = self._partition_backfill(
+            backfill_id,
+            f"""id status partitionNames
+                error {{ message }}
+                runs {{ {_RUN_FIELDS} }}
+                assetBackfillData {{
+                  assetBackfillStatuses {{
+                    __typename
+                    ... on AssetPartitionsStatusCounts {{
+                      assetKey {{ path }} numPartitionsTargeted numPartitionsInProgress
+                      numPartitionsMaterialized numPartitionsFailed
+                    }}
+                  }}
+                }}""",
+        )
         counts = {}
         for status in (raw.get("assetBackfillData") or {}).get("assetBackfillStatuses") or []:
             if status["__typename"] == "AssetPartitionsStatusCounts":
@@ -320,22 +326,7 @@ class DagsterGraphQL:
     def backfill_status(self, backfill_id: str) -> str:
         """Only the backfill's status: a query the webserver answers without reading runs or
         partition statuses, cheap enough to poll every second or two."""
-        data = self.query(
-            """query BackfillStatus($id: String!) {
-                  partitionBackfillOrError(backfillId: $id) {
-                    __typename
-                    ... on PartitionBackfill { status }
-                    """
-            + _ERROR_FIELDS
-            + """
-                  }
-                }""",
-            {"id": backfill_id},
-        )
-        raw = data["partitionBackfillOrError"]
-        if raw["__typename"] != "PartitionBackfill":
-            raise GraphQLError(f"backfill {backfill_id}: {raw['__typename']}: {raw.get('message')}")
-        return raw["status"]
+        return self._partition_backfill(backfill_id, "status")["status"]
 
     def wait_backfill(
         self,
