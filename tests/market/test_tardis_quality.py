@@ -132,3 +132,42 @@ def test_order_and_gaps_span_batches(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert rep.out_of_order_local_timestamps == 1
     assert rep.longest_gap_seconds == pytest.approx(86400 - (n - 1) - 1800)  # tail of the day
     assert rep.first_line("out_of_order_share") == 4096 + 2
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_repeated_ids_match_a_plain_count(tmp_path: Path, seed: int) -> None:
+    """Exact on a day-like file: 300K ids, a few repeated far apart, two exchanges sharing ids."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = 300_000
+    ids = rng.permutation(n).astype(str).astype(object)
+    exchanges = np.where(rng.random(n) < 0.5, "bitmex", "deribit").astype(object)
+    repeats = rng.choice(n, size=40, replace=False)
+    ids[repeats[:20]] = ids[repeats[20:]]  # 20 rows take another row's id (exchange may differ)
+    ids[rng.choice(n, size=50, replace=False)] = None
+    frame = pl.DataFrame(
+        {
+            "exchange": exchanges.tolist(),
+            "symbol": ["XBTUSD"] * n,
+            "timestamp": DAY_US + np.arange(n) * 1000,
+            "local_timestamp": DAY_US + np.arange(n) * 1000 + 7,
+            "id": ids.tolist(),
+            "side": ["buy"] * n,
+            "price": [8531.5] * n,
+            "amount": [1.0] * n,
+        }
+    )
+    seen: set[tuple[str, str]] = set()
+    expected, first = 0, None
+    for row, key in enumerate(zip(frame["exchange"].to_list(), frame["id"].to_list())):
+        if key[1] is None:
+            continue
+        if key in seen:
+            expected += 1
+            first = row if first is None else first
+        seen.add(key)
+    rep = quality_report(_write_raw(tmp_path, frame), "trades", DAY)
+    assert expected > 0
+    assert rep.duplicate_trade_ids == expected
+    assert rep.first_rows["duplicate_trade_ids"] == first
