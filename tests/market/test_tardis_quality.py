@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 
@@ -137,8 +138,6 @@ def test_order_and_gaps_span_batches(tmp_path: Path, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize("seed", [1, 2])
 def test_repeated_ids_match_a_plain_count(tmp_path: Path, seed: int) -> None:
     """Exact on a day-like file: 300K ids, a few repeated far apart, two exchanges sharing ids."""
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     n = 300_000
     ids = rng.permutation(n).astype(str).astype(object)
@@ -160,7 +159,8 @@ def test_repeated_ids_match_a_plain_count(tmp_path: Path, seed: int) -> None:
     )
     seen: set[tuple[str, str]] = set()
     expected, first = 0, None
-    for row, key in enumerate(zip(frame["exchange"].to_list(), frame["id"].to_list())):
+    keys = zip(frame["exchange"].to_list(), frame["id"].to_list(), strict=True)
+    for row, key in enumerate(keys):
         if key[1] is None:
             continue
         if key in seen:
