@@ -18,9 +18,10 @@ Redis) is not pinned and shares the same cores, which only makes the ratio conse
 Where the time goes is printed from the event log: per asset the compute seconds, the time its
 steps waited in the broker queue for a free worker, and each worker's busy share of the wall
 time. A day is two instruments of ``--trades-per-day`` synthetic trades each (with their
-quotes, books and ticker): close to a minute of one CPU per instrument-day (49 s measured),
-the size the scale-out is for. The backfill daemon's fixed 30 s loop paces the layers on both
-sides alike.
+quotes, books and ticker): about 37 s of one CPU per instrument-day at the default 5M trades
+(593 compute-seconds for 16 instrument-days with 1 worker). The backfill daemon's fixed 30 s
+loop paces the layers on both sides alike: it creates each layer's runs and marks the backfill
+done only on its ticks, so both times move in steps of about 30 s.
 
     .venv/bin/python bench/scale_out.py [--days 8] [--workers 2] [--instruments a:X,b:Y]
         [--trades-per-day N] [--cpus-per-worker 1]
