@@ -129,11 +129,12 @@ _COUNT_RULES = ("rows_outside_day", "negative_amounts", "non_positive_prices")
 
 # Rows repeating an (exchange, id) seen before, and the first such row: the second occurrence
 # of each repeated id, the smallest of those. Grouping every (exchange, id) string with its row
-# numbers costs about a GiB per 5M rows: under the connection's memory cap DuckDB spills it, and a
-# day's trades file took 5-45 s and wrote up to 14 GiB of spill. So the ids are first grouped by
-# their 64-bit hash alone (small fixed-size state, no spill at a day's size): ids whose hash is
-# unique cannot repeat, and only the rows of the few repeated hashes (true repeats and the rare
-# collision) are grouped exactly. The answer is the exact one either way.
+# numbers outgrows the connection's memory cap on a day's file, and DuckDB spills it: one 5M-row
+# trades file took 5-45 s, one day of two such files grew the page cache by 14 GiB of spill
+# files. So the ids are first grouped by their 64-bit hash alone (small fixed-size state, no
+# spill at a day's size): ids whose hash is unique cannot repeat, and only the rows of the few
+# repeated hashes (true repeats and the rare collision) are grouped exactly. The answer is the
+# exact one either way.
 _DUPLICATES_SQL = (
     "WITH ids AS (SELECT exchange, id, file_row_number, hash(exchange, id) AS h "
     "FROM read_parquet($p, file_row_number = true) WHERE id IS NOT NULL), "
