@@ -1,7 +1,8 @@
 """Data-quality report of one lake Parquet file, the basis of the blocking asset checks.
 
-Counts that are order-free (rows outside the day, negative amounts, non-positive prices, duplicate
-trade ids) come from one aggregate DuckDB query over the file. The order-dependent ones
+Counts that are order-free (rows outside the day, negative amounts, non-positive prices) come
+from one aggregate DuckDB query over the file, repeated trade ids from a second one that groups
+by hash first (``_DUPLICATES_SQL``: exact, without spilling). The order-dependent ones
 (local timestamps going backwards, the longest silence) are computed over DuckDB's streamed
 result in file order, batch by batch, carrying the previous value across batches: a SQL window
 over 50M rows would materialize the whole column, this keeps memory flat.
