@@ -11,8 +11,10 @@ WORKERS ?= 2
 # one process the suite keeps about 0.7 of a core busy on average: much of its time is waiting (a
 # daemon's loop, a server starting, a killed run being reaped), which a second process fills.
 TEST_PROCESSES ?= 2
-# Debian's PostgreSQL keeps its server binaries out of PATH.
-CLUSTER_PACKAGES_PRESENT = ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1
+# Debian's PostgreSQL keeps its server binaries out of PATH, and PgBouncer is in /usr/sbin.
+CLUSTER_PACKAGES_PRESENT = ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && \
+	(command -v pgbouncer || test -x /usr/sbin/pgbouncer) >/dev/null 2>&1 && \
+	command -v redis-server >/dev/null 2>&1
 
 .PHONY: run test ui bench lint format install dagster-home cluster-packages scale-up scale-down test-cluster
 
@@ -31,12 +33,13 @@ dagster-home:
 run: $(STAMP) dagster-home
 	$(BIN)/tardis-assets demo
 
-# PostgreSQL (Dagster storage) and Redis (Celery broker) for the cluster tests and scale-up.
+# PostgreSQL (Dagster storage) with PgBouncer (its connection pool) and Redis (Celery broker) for
+# the cluster tests and scale-up.
 cluster-packages:
 	@$(CLUSTER_PACKAGES_PRESENT) || (command -v apt-get >/dev/null 2>&1 && \
-		(apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq postgresql redis-server >/dev/null 2>&1); \
+		(apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq postgresql pgbouncer redis-server >/dev/null 2>&1); \
 		$(CLUSTER_PACKAGES_PRESENT)) || \
-		echo "postgresql/redis-server not installable here: the cluster tests will be skipped"
+		echo "postgresql/pgbouncer/redis-server not installable here: the cluster tests will be skipped"
 
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \

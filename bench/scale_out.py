@@ -1,19 +1,19 @@
 """Scale-out: the same backfill with 1 Celery worker and with N, on a cluster on this machine.
 
-Each side starts its own cluster (``operate/cluster.py``: PostgreSQL, Redis, ``dagster dev``,
-the workers) on a fresh data folder, submits the same ``tardis-assets backfill`` of every
-day-partitioned asset through the daemon, and times it from submission to completion. Same
-days, same assets, same settings; only the number of workers differs. The content of every
-table is compared between the two lakes (the 1-worker side starts from the LLM answers the other
-side paid for: an answer's measured latency decides when its signal became available, so
-independent answers would make different backtests), and every log of the runs (event log,
-compute logs, worker logs) is searched for lock errors.
+Each side starts its own cluster (``operate/cluster.py``: PostgreSQL behind PgBouncer, Redis,
+``dagster dev``, the workers) on a fresh data folder, submits the same ``tardis-assets
+backfill`` of every day-partitioned asset through the daemon, and times it from submission to
+completion. Same days, same assets, same settings; only the number of workers differs. The
+content of every table is compared between the two lakes (the 1-worker side starts from the LLM
+answers the other side paid for: an answer's measured latency decides when its signal became
+available, so independent answers would make different backtests), and every log of the runs
+(event log, compute logs, worker logs) is searched for lock errors.
 
 Each worker stands for a machine of its own: it is pinned to ``--cpus-per-worker`` CPUs of this
 host, with its steps' thread pools sized to them (``lib/cluster/cpus.py``). Unpinned, one
 worker's step already spreads over every core of the host, so 1 vs 2 workers would measure the
 host, not the assets. The control plane (webserver, daemon, run coordinators, PostgreSQL,
-Redis) is not pinned and shares the same cores, which only makes the ratio conservative.
+PgBouncer, Redis) is not pinned and shares the same cores, which only makes the ratio conservative.
 
 Where the time goes is printed from the event log: per asset the compute seconds, the time its
 steps waited in the broker queue for a free worker, and each worker's busy share of the wall
@@ -67,7 +67,7 @@ class Side:
     locks: list[str]
     steps: dict[str, dict[str, float]]  # asset -> compute, queue, steps
     busy: dict[str, float]  # worker -> busy seconds
-    cpu: dict[str, float]  # service (worker, dagster, postgres, redis) -> CPU s in the backfill
+    cpu: dict[str, float]  # service (worker, dagster, postgres, pgbouncer, redis) -> CPU s
 
 
 def _step_times(instance: dg.DagsterInstance, run_ids: list[str]):

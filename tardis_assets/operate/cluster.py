@@ -1,4 +1,4 @@
-"""A whole cluster on this machine: PostgreSQL, Redis, ``dagster dev`` and N Celery workers.
+"""A whole cluster on this machine: PostgreSQL behind PgBouncer, Redis, ``dagster dev``, N workers.
 
 Why one object: ``make scale-up`` / ``tardis-assets cluster up``, the cluster tests and the
 scale-out benchmark start the same layout the README describes for separate machines, with the
@@ -8,7 +8,9 @@ another process, through the state file) stops exactly those processes and nothi
 
 Roles and what each one gets (nothing else is shared):
 - head (``dagster dev``: webserver, daemon, code server, run workers): DAGSTER_HOME with
-  ``deploy/dagster.yaml``, DAGSTER_PG_*, the broker, TARDIS_EXECUTOR=celery, the settings;
+  ``deploy/dagster.yaml``, DAGSTER_PG_* (PgBouncer's address: every Dagster process reaches
+  PostgreSQL through its pool, ``operate/pgbouncer.py``), the broker,
+  TARDIS_EXECUTOR=celery, the settings;
 - each worker: its own DAGSTER_HOME and log, DAGSTER_PG_*, the broker, the settings, the shared
   data folder (lake, inputs, LLM cache).
 """
@@ -30,6 +32,7 @@ import dagster as dg
 from tardis_assets.lib.cluster.cpus import cpu_sets, host_cpus
 from tardis_assets.lib.errors import OperationError
 from tardis_assets.operate.devserver import DevServer, DevServerError
+from tardis_assets.operate.pgbouncer import PgBouncer
 from tardis_assets.operate.postgres import PostgresServer
 from tardis_assets.operate.proctree import ProcessTree, alive, start_time, stop_known, tree_of
 from tardis_assets.operate.redis import RedisServer
@@ -76,16 +79,17 @@ class LocalCluster:
     concurrency: int = 1
     cpus_per_worker: int | None = None
     postgres: PostgresServer | None = field(default=None, init=False)
+    pooler: PgBouncer | None = field(default=None, init=False)
     redis: RedisServer | None = field(default=None, init=False)
     head: DevServer | None = field(default=None, init=False)
     celery: list[CeleryWorker] = field(default_factory=list, init=False)
 
     def role_env(self) -> dict[str, str]:
         """What every role shares: PostgreSQL, the broker, the executor, settings, the data."""
-        assert self.postgres is not None and self.redis is not None
+        assert self.pooler is not None and self.redis is not None
         return {
             **self.settings,
-            **self.postgres.env(),
+            **self.pooler.env(),
             **self.redis.env(),
             "TARDIS_EXECUTOR": "celery",
             "TARDIS_DATA_DIR": str(self.data_dir),
@@ -108,6 +112,7 @@ class LocalCluster:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.postgres = PostgresServer(self.postgres_dir or self.root / "postgres").start()
+            self.pooler = PgBouncer(self.postgres.data_dir / "pgbouncer", self.postgres).start()
             self.redis = RedisServer(self.root / "redis").start()
             role = self.role_env()
             for i, cpus in enumerate(self.worker_cpus(), start=1):
@@ -147,6 +152,8 @@ class LocalCluster:
         """(name, process tree, log) of every running service, in start order."""
         if self.postgres and self.postgres.tree:
             yield "postgres", self.postgres.tree, self.postgres.data_dir / "postgres.log"
+        if self.pooler and self.pooler.tree:
+            yield "pgbouncer", self.pooler.tree, self.pooler.log_path
         if self.redis and self.redis.tree:
             yield "redis", self.redis.tree, self.redis.log_path
         for worker in self.celery:
@@ -156,7 +163,8 @@ class LocalCluster:
             yield "dagster", self.head.tree, self.head.log_path
 
     def down(self) -> list[int]:
-        """Stop workers, then Dagster, Redis and PostgreSQL; returns pids that needed SIGKILL."""
+        """Stop workers, then Dagster, Redis, PgBouncer and PostgreSQL; returns the pids that
+        needed SIGKILL."""
         killed: list[int] = []
         for worker in self.celery:
             killed += worker.stop()
@@ -164,6 +172,8 @@ class LocalCluster:
             killed += self.head.stop()
         if self.redis is not None:
             killed += self.redis.stop()
+        if self.pooler is not None:
+            killed += self.pooler.stop()
         if self.postgres is not None:
             killed += self.postgres.stop()
         return killed

@@ -1,9 +1,10 @@
 """`tardis-assets cluster up/down/status`: the cluster of ``operate/cluster.py`` from a shell.
 
-``up`` starts PostgreSQL, Redis, ``dagster dev`` (webserver and daemon, on port 3000 so that
-``tardis-assets backfill`` finds it without ``--url``) and N Celery workers, records their pids
-in ``<data>/cluster/cluster.json`` and returns; the services keep running. ``down`` stops
-exactly the recorded processes (pid plus kernel start time, so a reused pid is never hit).
+``up`` starts PostgreSQL (behind PgBouncer), Redis, ``dagster dev`` (webserver and daemon, on
+port 3000 so that ``tardis-assets backfill`` finds it without ``--url``) and N Celery workers,
+records their pids in ``<data>/cluster/cluster.json`` and returns; the services keep running.
+``down`` stops exactly the recorded processes (pid plus kernel start time, so a reused pid is
+never hit).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def cluster_root(settings: Settings) -> Path:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="cluster_command", required=True)
-    up = sub.add_parser("up", help="start PostgreSQL, Redis, dagster dev and N Celery workers")
+    up = sub.add_parser(
+        "up", help="start PostgreSQL, PgBouncer, Redis, dagster dev and N Celery workers"
+    )
     up.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="Celery workers")
     up.add_argument("--concurrency", type=int, default=1, help="steps at once per worker")
     up.add_argument(
@@ -84,9 +87,11 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
     )
     cluster.up()
     state_file = cluster.write_state()
-    assert cluster.postgres is not None and cluster.redis is not None
+    assert cluster.postgres is not None and cluster.pooler is not None
+    assert cluster.redis is not None
     print(f"cluster up: Dagster UI {cluster.url}")
     print(f"  PostgreSQL {cluster.postgres.url_redacted} (Dagster storage)")
+    print(f"  PgBouncer 127.0.0.1:{cluster.pooler.port} (its connection pool, what Dagster uses)")
     print(f"  Redis {cluster.redis.url(0)} (Celery broker), {len(cluster.celery)} worker(s):")
     for worker in cluster.celery:
         pinned = f" on CPUs {','.join(map(str, worker.cpus))}" if worker.cpus else ""

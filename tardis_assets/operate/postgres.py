@@ -27,6 +27,7 @@ from pathlib import Path
 from tardis_assets.lib.errors import OperationError
 from tardis_assets.operate.devserver import free_port
 from tardis_assets.operate.proctree import ProcessTree
+from tardis_assets.operate.service import LocalServer
 
 OS_USER = "postgres"  # the account Debian's postgresql package creates
 READY_TIMEOUT_S = 60.0
@@ -51,8 +52,59 @@ def server_bin_dir() -> Path:
     )
 
 
+def as_server_user() -> list[str]:
+    """Prefix that runs a server binary as the unprivileged ``postgres`` user when this process
+    is root (PostgreSQL and PgBouncer refuse to run as root); empty otherwise."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        pwd.getpwnam(OS_USER)
+    except KeyError:
+        raise OperationError(
+            f"PostgreSQL refuses to run as root and there is no {OS_USER!r} OS user",
+            remedy=INSTALL_HINT,
+        ) from None
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        raise OperationError("runuser (util-linux) is missing: cannot start PostgreSQL as root")
+    return [runuser, "-u", OS_USER, "--"]
+
+
+def give_to_server_user(folder: Path, prefix: list[str]) -> None:
+    """Make ``folder`` the server user's (when ``prefix`` switches to it), or explain why not."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if not prefix:
+        return
+    account = pwd.getpwnam(OS_USER)
+    os.chown(folder, account.pw_uid, account.pw_gid)
+    os.chmod(folder, 0o700)
+    reachable = subprocess.run([*prefix, "test", "-w", str(folder)], capture_output=True)
+    if reachable.returncode != 0:
+        raise OperationError(
+            f"the {OS_USER} OS user cannot reach {folder} (a parent folder is private)",
+            remedy="Put the PostgreSQL folder somewhere every user can traverse, "
+            "e.g. under /tmp or /var/tmp.",
+        )
+
+
+def psql(
+    bin_dir: Path, host: str, port: int | None, user: str, database: str, sql: str
+) -> subprocess.CompletedProcess[str]:
+    """``sql`` through ``psql`` (the server's own, else the one on PATH); never raises."""
+    client = bin_dir / "psql" if (bin_dir / "psql").exists() else Path(shutil.which("psql") or "")
+    return subprocess.run(
+        [
+            *(str(client), "-h", host, "-p", str(port), "-U", user),
+            *("-d", database, "-v", "ON_ERROR_STOP=1", "-qAtc", sql),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PGCONNECT_TIMEOUT": "5"},
+    )
+
+
 @dataclass
-class PostgresServer:
+class PostgresServer(LocalServer):
     """One PostgreSQL cluster in ``data_dir`` on 127.0.0.1:``port``, one database for Dagster.
 
     ``start()`` creates the cluster on first use (a later start reuses it: the run history
@@ -65,10 +117,6 @@ class PostgresServer:
     database: str = "dagster"
     log_path: Path | None = None
     tree: ProcessTree | None = field(default=None, init=False)
-
-    @property
-    def host(self) -> str:
-        return "127.0.0.1"
 
     @property
     def url_redacted(self) -> str:
@@ -84,43 +132,10 @@ class PostgresServer:
             "DAGSTER_PG_DB": self.database,
         }
 
-    def _as_server_user(self) -> list[str]:
-        """Prefix that runs a server binary as an unprivileged user (root is refused)."""
-        if os.geteuid() != 0:
-            return []
-        try:
-            pwd.getpwnam(OS_USER)
-        except KeyError:
-            raise OperationError(
-                f"PostgreSQL refuses to run as root and there is no {OS_USER!r} OS user",
-                remedy=INSTALL_HINT,
-            ) from None
-        runuser = shutil.which("runuser")
-        if runuser is None:
-            raise OperationError("runuser (util-linux) is missing: cannot start PostgreSQL as root")
-        return [runuser, "-u", OS_USER, "--"]
-
-    def _prepare_dir(self, prefix: list[str]) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        if prefix:
-            account = pwd.getpwnam(OS_USER)
-            os.chown(self.data_dir, account.pw_uid, account.pw_gid)
-            os.chmod(self.data_dir, 0o700)
-            reachable = subprocess.run(
-                [*prefix, "test", "-w", str(self.data_dir)], capture_output=True
-            )
-            if reachable.returncode != 0:
-                raise OperationError(
-                    f"the {OS_USER} OS user cannot reach {self.data_dir} (a parent folder is "
-                    "private)",
-                    remedy="Put the PostgreSQL folder somewhere every user can traverse, "
-                    "e.g. under /tmp or /var/tmp.",
-                )
-
     def start(self) -> PostgresServer:
         bin_dir = server_bin_dir()
-        prefix = self._as_server_user()
-        self._prepare_dir(prefix)
+        prefix = as_server_user()
+        give_to_server_user(self.data_dir, prefix)
         pgdata = self.data_dir / "pgdata"
         if not (pgdata / "PG_VERSION").exists():
             created = subprocess.run(
@@ -159,35 +174,15 @@ class PostgresServer:
         for key, value in options.items():
             cmd += ["-c", f"{key}={value}"]
         with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.tree = ProcessTree(process)
-        try:
-            self._wait_ready(bin_dir, log_path)
-            self._create_database(bin_dir)
-        except BaseException:
-            self.stop()
-            raise
+            self.launch(cmd, log, lambda: self._ready(bin_dir, log_path))
         return self
 
-    def _psql(
-        self, bin_dir: Path, sql: str, database: str = "postgres"
-    ) -> subprocess.CompletedProcess[str]:
-        psql = bin_dir / "psql" if (bin_dir / "psql").exists() else Path(shutil.which("psql") or "")
-        return subprocess.run(
-            [
-                *(str(psql), "-h", self.host, "-p", str(self.port), "-U", self.user),
-                *("-d", database, "-v", "ON_ERROR_STOP=1", "-qAtc", sql),
-            ],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PGCONNECT_TIMEOUT": "5"},
-        )
+    def _ready(self, bin_dir: Path, log_path: Path) -> None:
+        self._wait_ready(bin_dir, log_path)
+        self._create_database(bin_dir)
+
+    def _psql(self, bin_dir: Path, sql: str) -> subprocess.CompletedProcess[str]:
+        return psql(bin_dir, self.host, self.port, self.user, "postgres", sql)
 
     def _wait_ready(self, bin_dir: Path, log_path: Path) -> None:
         assert self.tree is not None
@@ -231,12 +226,6 @@ class PostgresServer:
         killed = self.tree.stop()
         self.tree = None
         return killed
-
-    def __enter__(self) -> PostgresServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _postmaster(tree: ProcessTree) -> int | None:

@@ -7,44 +7,30 @@ steps, which the runs waiting on them then report), so its process is known and 
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tardis_assets.lib.cluster.celery_settings import BACKEND_ENV, BROKER_ENV
-from tardis_assets.lib.errors import OperationError
 from tardis_assets.operate.devserver import free_port
 from tardis_assets.operate.proctree import ProcessTree
+from tardis_assets.operate.service import LocalServer, find_binary, wait_until_ready
 
 READY_TIMEOUT_S = 30.0
 
 
 def redis_binary() -> str:
-    found = shutil.which("redis-server") or (
-        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
-    )
-    if found is None:
-        raise OperationError(
-            "Redis is not installed: no redis-server on PATH",
-            remedy="Install it with `apt-get install -y redis-server` (Debian) and try again.",
-        )
-    return found
+    return find_binary("redis-server", Path("/usr/bin"), "Redis", "redis-server")
 
 
 @dataclass
-class RedisServer:
+class RedisServer(LocalServer):
     """redis-server on 127.0.0.1:``port`` with its files in ``folder``; a context manager."""
 
     folder: Path
     port: int | None = None
     tree: ProcessTree | None = field(default=None, init=False)
-
-    @property
-    def host(self) -> str:
-        return "127.0.0.1"
 
     def url(self, db: int) -> str:
         return f"redis://{self.host}:{self.port}/{db}"
@@ -79,19 +65,7 @@ class RedisServer:
             "--logfile",
             str(self.log_path),
         ]
-        process = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.tree = ProcessTree(process)
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+        self.launch(cmd, subprocess.DEVNULL, self._wait_ready)
         return self
 
     def _ping(self) -> bool:
@@ -104,27 +78,10 @@ class RedisServer:
 
     def _wait_ready(self) -> None:
         assert self.tree is not None
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.tree.process.poll() is not None:
-                raise OperationError(
-                    f"redis-server exited with code {self.tree.process.returncode} at start "
-                    f"(log {self.log_path})"
-                )
-            if self._ping():
-                return
-            time.sleep(0.1)
-        raise OperationError(f"redis-server on port {self.port} not ready (log {self.log_path})")
-
-    def stop(self) -> list[int]:
-        if self.tree is None:
-            return []
-        killed = self.tree.stop()
-        self.tree = None
-        return killed
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        wait_until_ready(
+            self.tree,
+            self._ping,
+            f"redis-server on port {self.port}",
+            self.log_path,
+            READY_TIMEOUT_S,
+        )

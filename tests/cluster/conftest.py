@@ -1,4 +1,4 @@
-"""Cluster fixtures: real PostgreSQL, Redis, ``dagster dev`` and Celery workers on loopback.
+"""Cluster fixtures: real PostgreSQL (behind PgBouncer), Redis, ``dagster dev``, Celery workers.
 
 Every service listens on 127.0.0.1 on a free port with its files in a temporary folder, and is
 stopped by the fixture that started it (by pid); the tests then check that none of those pids
@@ -29,6 +29,7 @@ from tardis_assets.lib.settings import load_settings
 from tardis_assets.lib.storage.digest import lake_hashes
 from tardis_assets.lib.warehouse import Warehouse
 from tardis_assets.operate.cluster import LocalCluster
+from tardis_assets.operate.pgbouncer import pgbouncer_binary
 from tardis_assets.operate.postgres import server_bin_dir
 from tardis_assets.operate.proctree import alive
 from tardis_assets.operate.redis import redis_binary
@@ -46,12 +47,14 @@ synthetic_trades_per_day = 20000
 
 @pytest.fixture(scope="session")
 def cluster_binaries() -> None:
-    """PostgreSQL and Redis from Debian's packages (``make cluster-packages``), else skip."""
+    """PostgreSQL, PgBouncer and Redis from Debian's packages (``make cluster-packages``), else
+    skip."""
     try:
         server_bin_dir()
+        pgbouncer_binary()
         redis_binary()
     except OperationError as exc:
-        pytest.skip(f"cluster tests need postgresql and redis-server: {exc}")
+        pytest.skip(f"cluster tests need postgresql, pgbouncer and redis-server: {exc}")
 
 
 @pytest.fixture
@@ -108,14 +111,24 @@ class ClusterRun:
 
 
 @pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A folder for PostgreSQL's and PgBouncer's files outside pytest's private tmp_path: as
+    root both run as the postgres user, who cannot enter it."""
+    folder = Path(tempfile.mkdtemp(prefix="tardis-pg-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
 def start_cluster(
-    tmp_path: Path, project: dict[str, str], cluster_binaries: None
+    tmp_path: Path, project: dict[str, str], cluster_binaries: None, server_dir: Path
 ) -> Iterator[Callable[[int], ClusterRun]]:
     """Start a cluster with N workers (once per test); stopped, and checked gone, at the end."""
     started: list[LocalCluster] = []
     pids: list[int] = []
-    # As root, PostgreSQL runs as the postgres user, who cannot enter pytest's private tmp_path.
-    pg_dir = Path(tempfile.mkdtemp(prefix="tardis-pg-"))
+    pg_dir = server_dir
 
     def start(workers: int, cpus_per_worker: int | None = None) -> ClusterRun:
         data = tmp_path / "cluster_data"
@@ -144,7 +157,6 @@ def start_cluster(
                 tree.remember()
                 pids.extend(tree.known)
             cluster.down()
-        shutil.rmtree(pg_dir, ignore_errors=True)
     left = [p for p in set(pids) if alive(p)]
     assert not left, f"processes of the cluster still running: {left}"
 
