@@ -4,7 +4,7 @@ Why: dagster-postgres opens a connection for each storage call and closes it aft
 SQLAlchemy engines use no pool), and PostgreSQL forks a backend process for every connection,
 which then authenticates and warms its catalog caches before the query runs. With the daemon,
 the webserver, a run worker per run and every Celery worker all calling the storage, that churn
-cost PostgreSQL 74-106 CPU-s in the 8-day scale-out backfill on two cores, CPU taken from the
+cost PostgreSQL 81-106 CPU-s in the 8-day scale-out backfill on two cores, CPU taken from the
 workers (README, "Beyond one machine", has the measurement). PgBouncer accepts those
 connections instead and hands each one a server connection it keeps open.
 
