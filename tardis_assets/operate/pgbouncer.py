@@ -58,6 +58,11 @@ class PgBouncer(LocalServer):
     def log_path(self) -> Path:
         return self.folder / "pgbouncer.log"
 
+    @property
+    def auth_file(self) -> Path:
+        """The one user PgBouncer lets in (trust authentication: no password)."""
+        return self.folder / "users.txt"
+
     def env(self) -> dict[str, str]:
         """The upstream's DAGSTER_PG_* variables, pointed at this pooler."""
         return {
@@ -79,7 +84,7 @@ class PgBouncer(LocalServer):
                 f"listen_port = {self.port}",
                 "unix_socket_dir =",
                 "auth_type = trust",
-                f"auth_file = {self.folder / 'users.txt'}",
+                f"auth_file = {self.auth_file}",
                 "pool_mode = session",
                 f"default_pool_size = {POOL_SIZE}",
                 f"max_client_conn = {MAX_CLIENTS}",
@@ -98,7 +103,7 @@ class PgBouncer(LocalServer):
         give_to_server_user(self.folder, prefix)
         if self.port is None:
             self.port = free_port(self.host)
-        users = self.folder / "users.txt"
+        users = self.auth_file
         users.write_text(f'"{self.upstream.user}" ""\n')
         ini = self.folder / "pgbouncer.ini"
         ini.write_text(self.config())

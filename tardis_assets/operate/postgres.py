@@ -27,7 +27,7 @@ from pathlib import Path
 from tardis_assets.lib.errors import OperationError
 from tardis_assets.operate.devserver import free_port
 from tardis_assets.operate.proctree import ProcessTree
-from tardis_assets.operate.service import LocalServer
+from tardis_assets.operate.service import LocalServer, wait_until_ready
 
 OS_USER = "postgres"  # the account Debian's postgresql package creates
 READY_TIMEOUT_S = 60.0
@@ -186,20 +186,13 @@ class PostgresServer(LocalServer):
 
     def _wait_ready(self, bin_dir: Path, log_path: Path) -> None:
         assert self.tree is not None
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            self.tree.remember()
-            if self.tree.process.poll() is not None:
-                raise OperationError(
-                    f"PostgreSQL exited with code {self.tree.process.returncode} at start; "
-                    f"log {log_path}: {_tail(log_path)}"
-                )
-            if self._psql(bin_dir, "SELECT 1").returncode == 0:
-                return
-            time.sleep(0.2)
-        raise OperationError(
-            f"PostgreSQL on port {self.port} not ready after {READY_TIMEOUT_S:.0f} s; "
-            f"log {log_path}: {_tail(log_path)}"
+        wait_until_ready(
+            self.tree,
+            lambda: self._psql(bin_dir, "SELECT 1").returncode == 0,
+            f"PostgreSQL on port {self.port}",
+            log_path,
+            READY_TIMEOUT_S,
+            every_s=0.2,
         )
 
     def _create_database(self, bin_dir: Path) -> None:
@@ -223,9 +216,7 @@ class PostgresServer(LocalServer):
         while self.tree.process.poll() is None and time.monotonic() < deadline:
             self.tree.remember()
             time.sleep(0.1)
-        killed = self.tree.stop()
-        self.tree = None
-        return killed
+        return super().stop()
 
 
 def _postmaster(tree: ProcessTree) -> int | None:
@@ -239,10 +230,3 @@ def _postmaster(tree: ProcessTree) -> int | None:
         if Path(exe).name == "postgres":
             return pid
     return None
-
-
-def _tail(path: Path, chars: int = 600) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:].strip()
-    except OSError:
-        return "(no log)"

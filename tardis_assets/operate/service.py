@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Self
@@ -29,23 +30,40 @@ def find_binary(name: str, folder: Path, product: str, package: str) -> str:
     return found
 
 
+def log_tail(path: Path, chars: int = 600) -> str:
+    """The end of a service's log, for the message that says why it did not start."""
+    try:
+        return path.read_text(errors="replace")[-chars:].strip()
+    except OSError:
+        return "(no log)"
+
+
 def wait_until_ready(
-    tree: ProcessTree, ready: Callable[[], bool], name: str, log: Path, timeout_s: float
+    tree: ProcessTree,
+    ready: Callable[[], bool],
+    name: str,
+    log: Path,
+    timeout_s: float,
+    every_s: float = 0.1,
 ) -> None:
-    """Poll ``ready()`` until it is true; raise if the process exits or ``timeout_s`` passes."""
+    """Poll ``ready()`` every ``every_s`` until it is true; raise, with the end of ``log``, if
+    the process exits or ``timeout_s`` passes. Each poll also records the tree's new processes,
+    so a start that fails half-way is still stopped whole."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        tree.remember()
         if tree.process.poll() is not None:
             raise OperationError(
-                f"{name} exited with code {tree.process.returncode} at start (log {log})"
+                f"{name} exited with code {tree.process.returncode} at start; "
+                f"log {log}: {log_tail(log)}"
             )
         if ready():
             return
-        time.sleep(0.1)
-    raise OperationError(f"{name} not ready after {timeout_s:.0f} s (log {log})")
+        time.sleep(every_s)
+    raise OperationError(f"{name} not ready after {timeout_s:.0f} s; log {log}: {log_tail(log)}")
 
 
-class LocalServer:
+class LocalServer(ABC):
     """Stop by pid, and use as a context manager; subclasses set ``tree`` in ``start()``."""
 
     tree: ProcessTree | None
@@ -55,8 +73,9 @@ class LocalServer:
         """Every server of the local cluster listens on loopback only."""
         return "127.0.0.1"
 
+    @abstractmethod
     def start(self) -> Self:
-        raise NotImplementedError
+        """Start the server and return once it answers (``launch`` does the common part)."""
 
     def launch(self, cmd: list[str], output: int | IO[bytes], ready: Callable[[], None]) -> None:
         """Start ``cmd`` in a session of its own as this server's process tree, then call

@@ -13,15 +13,14 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tardis_assets.lib.cluster.celery_settings import QUEUE
 from tardis_assets.lib.cluster.cpus import pin_to, thread_env
-from tardis_assets.lib.errors import OperationError
 from tardis_assets.operate.proctree import ProcessTree
+from tardis_assets.operate.service import wait_until_ready
 
 APP = "tardis_assets.defs.cluster.celery_app"
 READY_TIMEOUT_S = 120.0
@@ -114,24 +113,14 @@ class CeleryWorker:
         """Until Celery logs that this node is ready to take tasks."""
         assert self.tree is not None
         ready = re.compile(rf"{re.escape(self.hostname)} ready\.")
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            self.tree.remember()
-            if self.tree.process.poll() is not None:
-                raise OperationError(
-                    f"celery worker {self.name} exited with code {self.tree.process.returncode} "
-                    f"at start; log {self.log_path}: {self.log_tail()}"
-                )
-            if ready.search(self.log_path.read_text(errors="replace")):
-                return
-            time.sleep(0.2)
-        raise OperationError(f"celery worker {self.name} not ready; log {self.log_path}")
-
-    def log_tail(self, chars: int = 800) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:].strip()
-        except OSError:
-            return ""
+        wait_until_ready(
+            self.tree,
+            lambda: ready.search(self.log_path.read_text(errors="replace")) is not None,
+            f"celery worker {self.name}",
+            self.log_path,
+            timeout_s,
+            every_s=0.2,
+        )
 
     @property
     def pids(self) -> list[int]:

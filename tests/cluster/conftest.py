@@ -128,7 +128,6 @@ def start_cluster(
     """Start a cluster with N workers (once per test); stopped, and checked gone, at the end."""
     started: list[LocalCluster] = []
     pids: list[int] = []
-    pg_dir = server_dir
 
     def start(workers: int, cpus_per_worker: int | None = None) -> ClusterRun:
         data = tmp_path / "cluster_data"
@@ -141,7 +140,7 @@ def start_cluster(
             workers=workers,
             cwd=tmp_path,
             settings={**project, "TARDIS_LAKE": lake_uri},
-            postgres_dir=pg_dir,
+            postgres_dir=server_dir,
             cpus_per_worker=cpus_per_worker,
         )
         started.append(cluster)

@@ -48,8 +48,11 @@ def _backend_pid(env: dict[str, str]) -> int:
 
 
 def test_pooler_reuses_backends_and_keeps_sessions(cluster_binaries, server_dir: Path) -> None:
-    pg_dir = server_dir  # the server makes it its own
-    with PostgresServer(pg_dir) as server, PgBouncer(pg_dir / "pgbouncer", server) as pooler:
+    # PostgreSQL makes server_dir its own; PgBouncer's folder is inside it, like the cluster's.
+    with (
+        PostgresServer(server_dir) as server,
+        PgBouncer(server_dir / "pgbouncer", server) as pooler,
+    ):
         pooled, direct = pooler.env(), server.env()
         assert pooled["DAGSTER_PG_PORT"] != direct["DAGSTER_PG_PORT"]
 
