@@ -1,9 +1,8 @@
 """Scale-out: the same backfill with 1 Celery worker and with N, on a cluster on this machine.
 
 Each side starts its own cluster (``operate/cluster.py``: PostgreSQL behind PgBouncer, Redis,
-``dagster dev``, the workers) on a fresh data folder, submits the same ``tardis-assets
-backfill`` of every day-partitioned asset through the daemon, and times it from submission to
-completion. Same days, same assets, same settings; only the number of workers differs. The
+``dagster dev``, the workers) on a fresh data folder, runs the same ``tardis-assets
+backfill`` of every day-partitioned asset, and times it from submission to completion. Same days, same assets, same settings; only the number of workers differs. The
 content of every table is compared between the two lakes (the 1-worker side starts from the LLM
 answers the other side paid for: an answer's measured latency decides when its signal became
 available, so independent answers would make different backtests), and every log of the runs
@@ -19,12 +18,15 @@ Where the time goes is printed from the event log: per asset the compute seconds
 steps waited in the broker queue for a free worker, and each worker's busy share of the wall
 time. A day is two instruments of ``--trades-per-day`` synthetic trades each (with their
 quotes, books and ticker): about 37 s of one CPU per instrument-day at the default 5M trades
-(593 compute-seconds for 16 instrument-days with 1 worker). The backfill daemon's fixed 30 s
-loop paces the layers on both sides alike: it creates each layer's runs and marks the backfill
-done only on its ticks, so both times move in steps of about 30 s.
+(470-604 compute-seconds for 16 instrument-days with 1 worker, as the machine's load varies).
+
+``--driver`` is the backfill command's: ``direct`` (the default here) launches each day's next
+layer as soon as the runs it needs succeed; ``daemon`` submits a Dagster backfill, whose fixed
+30 s loop creates each layer's runs and marks the backfill done, so both sides' times move in
+steps of about 30 s and carry two to four such loops at the end.
 
     .venv/bin/python bench/scale_out.py [--days 8] [--workers 2] [--instruments a:X,b:Y]
-        [--trades-per-day N] [--cpus-per-worker 1]
+        [--trades-per-day N] [--cpus-per-worker 1] [--driver direct|daemon]
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from tardis_assets.lib.cluster.logscan import file_texts, lock_lines
 from tardis_assets.lib.settings import load_settings
 from tardis_assets.lib.storage.digest import lake_hashes
 from tardis_assets.lib.warehouse import Warehouse
-from tardis_assets.operate.backfill import run_backfill
+from tardis_assets.operate.backfill import DRIVERS, run_backfill
 from tardis_assets.operate.cluster import LocalCluster, settings_env
 from tardis_assets.operate.runlogs import backfill_runs, compute_log_files, event_texts
 
@@ -130,6 +132,7 @@ class Plan:
     trades_per_day: int
     cpus_per_worker: int | None
     keep: Path | None
+    driver: str
 
 
 def run_side(workers: int, plan: Plan, llm_cache: Path, seeded: bool) -> Side:
@@ -180,12 +183,13 @@ def run_side(workers: int, plan: Plan, llm_cache: Path, seeded: bool) -> Side:
                 registry,
                 timeout_s=4 * 3600,
                 out=lambda line: print(f"  {line}", flush=True),
+                driver=plan.driver,
             )
             wall = time.monotonic() - started
             assert cluster.head is not None
             home = cluster.head.dagster_home
             with cluster.instance() as instance:
-                run_ids = [r.run_id for r in backfill_runs(instance, outcome.backfill_id)]
+                run_ids = [r.run_id for r in backfill_runs(instance, outcome.run_tag)]
                 texts = list(event_texts(instance, run_ids))
                 steps, busy = _step_times(instance, run_ids)
             cpu = {
@@ -241,6 +245,13 @@ def main() -> None:
         "--cpus-per-worker", type=int, default=1, help="0: do not pin (workers share the host)"
     )
     parser.add_argument("--keep", type=Path, default=None, help="copy both data folders here")
+    parser.add_argument(
+        "--driver",
+        choices=DRIVERS,
+        default="direct",
+        help="who orders the layers (tardis-assets backfill --driver): this command, or "
+        "Dagster's backfill daemon",
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _unwind_on_sigterm)
     plan = Plan(
@@ -249,11 +260,12 @@ def main() -> None:
         trades_per_day=args.trades_per_day,
         cpus_per_worker=args.cpus_per_worker or None,
         keep=args.keep,
+        driver=args.driver,
     )
     print(
         f"scale_out: {args.days} days from {args.start}, instruments {args.instruments}, "
         f"{args.trades_per_day:,} synthetic trades per instrument-day, "
-        f"CPUs per worker {args.cpus_per_worker or 'all (not pinned)'}"
+        f"CPUs per worker {args.cpus_per_worker or 'all (not pinned)'}, driver {args.driver}"
     )
     answers = Path(tempfile.mkdtemp(prefix="scale-out-llm-")) / "cache.sqlite"
     # The wide side pays for the LLM answers; the 1-worker side reads them from a copy of its

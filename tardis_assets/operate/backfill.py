@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from tardis_assets.defs.support.context import LLM_MODE_TAG
 from tardis_assets.operate.devserver import DevServer, DevServerError
-from tardis_assets.operate.graphql import BackfillInfo, DagsterGraphQL, GraphQLError
+from tardis_assets.operate.direct import RANGE_END_TAG, RANGE_START_TAG, PlanError, run_direct
+from tardis_assets.operate.graphql import BACKFILL_TAG, BackfillInfo, DagsterGraphQL, GraphQLError
 
 if TYPE_CHECKING:  # the registry imports every asset: only the CLI path that needs it pays
     from tardis_assets.defs.registry import Registry
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # the registry imports every asset: only the CLI path that ne
 DEFAULT_URL = "http://127.0.0.1:3000"  # where `make ui` serves
 DEFAULT_TIMEOUT_S = 6 * 3600.0
 MAX_DAYS = 3660
+DRIVERS = ("daemon", "direct")  # who orders the layers: Dagster's backfill daemon, or this command
 
 Printer = Callable[[str], None]
 
@@ -84,6 +86,7 @@ class BackfillOutcome:
     unpartitioned: dict[str, str]
     failed_checks: list[str]
     failed_runs: list[str]
+    run_tag: tuple[str, str]  # the tag every run of this backfill carries (key, value)
 
     @property
     def succeeded(self) -> bool:
@@ -179,12 +182,17 @@ def _cell(asset: str, day: str, done: set[str], failed: set[str], kinds: int) ->
 
 
 def summarize(
-    client: DagsterGraphQL, request: BackfillRequest, info: BackfillInfo, seconds: float
+    client: DagsterGraphQL,
+    request: BackfillRequest,
+    info: BackfillInfo,
+    seconds: float,
+    run_tag: tuple[str, str] | None = None,
 ) -> BackfillOutcome:
     """Per-partition result from what the backfill's own runs materialized and checked."""
     nodes = client.asset_nodes()
     assets = list(request.assets or nodes)
     run_ids = {r.run_id for r in info.runs}
+    run_tag = run_tag or (BACKFILL_TAG, info.backfill_id)
     done: dict[str, set[str]] = {}
     for asset in assets:
         # Newest first, and this backfill is the newest activity: room for retries and re-runs.
@@ -197,9 +205,10 @@ def summarize(
     failed_runs = [r for r in info.runs if r.status != "SUCCESS"]
     failed_parts: dict[str, set[str]] = {a: set() for a in assets}
     for run in failed_runs:
+        partition = run.partition or _one_day_range(run.tags)
         for asset in run.assets:
-            if asset in failed_parts and run.partition:
-                failed_parts[asset].add(run.partition)
+            if asset in failed_parts and partition:
+                failed_parts[asset].add(partition)
     kinds_of = {a: _kinds(nodes[a]) for a in assets}
     partitioned = [a for a in assets if nodes[a]["partitioned"]]
     partitions = [
@@ -232,7 +241,17 @@ def summarize(
         unpartitioned=unpartitioned,
         failed_checks=failed_checks,
         failed_runs=failed_run_lines,
+        run_tag=run_tag,
     )
+
+
+def _one_day_range(tags: dict[str, str]) -> str | None:
+    """The first key of a run's partition range when the range is one day's keys (a direct
+    backfill's date x kind run), so that a failed run marks its day failed."""
+    start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
+    if start and end and start.split("|")[0] == end.split("|")[0]:
+        return start
+    return None
 
 
 def _kinds(node: dict) -> int:
@@ -267,8 +286,12 @@ def submit_and_wait(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     poll_s: float = 2.0,
     out: Printer = print,
+    driver: str = DRIVERS[0],
 ) -> BackfillOutcome:
-    """Submit through GraphQL, print progress on change, and summarize the finished backfill."""
+    """Submit through GraphQL, print progress on change, and summarize the finished backfill.
+
+    ``driver`` "daemon": one Dagster asset backfill, ordered by the daemon; "direct": this
+    process launches each day's layers itself (``operate/direct.py``)."""
     nodes = client.asset_nodes()
     unknown = sorted(set(request.assets) - set(nodes))
     if unknown:
@@ -277,12 +300,26 @@ def submit_and_wait(
             f"{', '.join(sorted(nodes))}"
         )
     assets = list(request.assets or nodes)
+    title = f"tardis-assets backfill {request.start}..{request.end}"
     started = time.monotonic()
+    if driver == "direct":
+        try:
+            info, run_tag = run_direct(
+                client,
+                request.partition_names,
+                assets,
+                title=title,
+                tags=dict(request.tags),
+                timeout_s=timeout_s,
+                out=out,
+            )
+        except PlanError as exc:
+            raise BackfillInputError(str(exc)) from None
+        return summarize(client, request, info, time.monotonic() - started, run_tag)
+    if driver != "daemon":
+        raise BackfillInputError(f"--driver {driver!r} is not one of {', '.join(DRIVERS)}")
     backfill_id = client.launch_backfill(
-        request.partition_names,
-        assets,
-        title=f"tardis-assets backfill {request.start}..{request.end}",
-        tags=dict(request.tags),
+        request.partition_names, assets, title=title, tags=dict(request.tags)
     )
     out(
         f"submitted backfill {backfill_id}: {len(request.partition_names)} day(s) "
@@ -330,6 +367,7 @@ def run_backfill(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     out: Printer = print,
     batch: bool = False,
+    driver: str = DRIVERS[0],
 ) -> BackfillOutcome:
     """Validate, submit to ``url`` (or a server on the default port, or a temporary one), wait.
 
@@ -345,15 +383,17 @@ def run_backfill(
         with DagsterGraphQL(url) as client:
             if not client.is_up():
                 raise BackfillError(f"no Dagster webserver answers at {client.endpoint}")
-            outcome = submit_and_wait(client, request, timeout_s=timeout_s, out=out)
+            outcome = submit_and_wait(client, request, timeout_s=timeout_s, out=out, driver=driver)
     else:
         with DagsterGraphQL(DEFAULT_URL) as client:
             running = client.is_up()
             if running:
                 out(f"using the Dagster webserver at {DEFAULT_URL}")
-                outcome = submit_and_wait(client, request, timeout_s=timeout_s, out=out)
+                outcome = submit_and_wait(
+                    client, request, timeout_s=timeout_s, out=out, driver=driver
+                )
         if not running:
-            outcome = _with_temporary_server(request, timeout_s=timeout_s, out=out)
+            outcome = _with_temporary_server(request, timeout_s=timeout_s, out=out, driver=driver)
     out(format_outcome(outcome))
     if not outcome.succeeded:
         raise BackfillFailed(f"backfill {outcome.backfill_id} did not fully succeed (see above)")
@@ -361,7 +401,7 @@ def run_backfill(
 
 
 def _with_temporary_server(
-    request: BackfillRequest, *, timeout_s: float, out: Printer
+    request: BackfillRequest, *, timeout_s: float, out: Printer, driver: str
 ) -> BackfillOutcome:
     home = Path(os.environ.get("DAGSTER_HOME") or "data/.dagster_home").resolve()
     data = Path(os.environ.get("TARDIS_DATA_DIR") or "data").resolve()
@@ -382,7 +422,7 @@ def _with_temporary_server(
     try:
         with server, DagsterGraphQL(server.url) as client:
             out(f"dagster dev ready on {server.url} (log {server.log_path})")
-            return submit_and_wait(client, request, timeout_s=timeout_s, out=out)
+            return submit_and_wait(client, request, timeout_s=timeout_s, out=out, driver=driver)
     except DevServerError as exc:
         raise BackfillError(str(exc)) from exc
 
@@ -409,6 +449,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="send the missing LLM requests through the provider's Batch API (half price); an "
         "interrupted batch resumes instead of paying twice",
     )
+    parser.add_argument(
+        "--driver",
+        choices=DRIVERS,
+        default=DRIVERS[0],
+        help="daemon: a Dagster backfill, ordered by the daemon's 30 s loop and shown on the "
+        "UI's backfill page; direct: this command launches each day's next layer as soon as "
+        "the runs it needs succeed (runs tagged tardis/backfill=<id>; stopping the command "
+        "stops launching)",
+    )
 
 
 def run_from_args(args: argparse.Namespace, registry: Registry, out: Printer = print) -> int:
@@ -423,6 +472,7 @@ def run_from_args(args: argparse.Namespace, registry: Registry, out: Printer = p
             timeout_s=args.timeout,
             out=out,
             batch=getattr(args, "batch", False),
+            driver=getattr(args, "driver", DRIVERS[0]),
         )
     except BackfillError as exc:
         print(f"backfill: {exc}", file=sys.stderr)

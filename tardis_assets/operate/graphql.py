@@ -22,6 +22,8 @@ DEFAULT_TIMEOUT_S = 30.0
 TERMINAL_BACKFILL = frozenset(
     {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 )
+BACKFILL_TAG = "dagster/backfill"  # on every run a Dagster backfill launches
+ASSET_JOB = "__ASSET_JOB"  # the implicit job of every asset of a code location
 FINISHED_RUN = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 ACTIVE_RUN = frozenset({"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"})
 
@@ -38,6 +40,8 @@ class RunInfo:
     partition: str | None
     assets: tuple[str, ...]
     tags: dict[str, str]
+    start_time: float | None = None  # epoch seconds; None while queued
+    end_time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class Materialization:
 
 
 _RUN_FIELDS = """
-  runId status jobName
+  runId status jobName startTime endTime
   tags { key value }
   assetSelection { path }
 """
@@ -110,6 +114,10 @@ _ERROR_FIELDS = """
 
 def _key(path: Sequence[str]) -> str:
     return "/".join(path)
+
+
+def _dim_name(dim: dict[str, Any]) -> str:
+    return dim["name"]
 
 
 def _key_input(asset: str) -> dict[str, list[str]]:
@@ -149,6 +157,8 @@ def _run_info(raw: dict[str, Any]) -> RunInfo:
         partition=tags.get("dagster/partition"),
         assets=tuple(_key(a["path"]) for a in raw.get("assetSelection") or []),
         tags=tags,
+        start_time=raw.get("startTime"),
+        end_time=raw.get("endTime"),
     )
 
 
@@ -206,6 +216,7 @@ class DagsterGraphQL:
                    partitionDefinition { type dimensionTypes { name type } }
                    partitionKeysByDimension { name type partitionKeys }
                    backfillPolicy { policyType maxPartitionsPerRun }
+                   repository { name location { name } }
                    assetChecksOrError {
                      __typename
                      ... on AssetChecks { checks { name blocking } }
@@ -218,9 +229,13 @@ class DagsterGraphQL:
             checks = (node.get("assetChecksOrError") or {}).get("checks") or []
             # Keys per day: the product of the non-time dimensions (3 kinds for date x kind).
             per_day = 1
+            # A multi-partition key joins its dimensions' keys ordered by dimension name.
+            key_dims: list[tuple[str, list[str] | None]] = []
             if (node.get("partitionDefinition") or {}).get("type") == "MULTIPARTITIONED":
-                for dim in node.get("partitionKeysByDimension") or []:
-                    if dim["type"] != "TIME_WINDOW":
+                for dim in sorted(node.get("partitionKeysByDimension") or [], key=_dim_name):
+                    static = dim["type"] != "TIME_WINDOW"
+                    key_dims.append((dim["name"], dim["partitionKeys"] if static else None))
+                    if static:
                         per_day *= len(dim["partitionKeys"])
             nodes[_key(node["assetKey"]["path"])] = {
                 "group": node["groupName"],
@@ -232,6 +247,9 @@ class DagsterGraphQL:
                 ],
                 "backfill_policy": (node.get("backfillPolicy") or {}).get("policyType"),
                 "keys_per_day": per_day,
+                # (dimension, its keys in definition order; None for the day) per key part
+                "key_dims": key_dims,
+                "repository": (node["repository"]["location"]["name"], node["repository"]["name"]),
                 "checks": {c["name"]: c["blocking"] for c in checks},
             }
         return nodes
@@ -271,6 +289,43 @@ class DagsterGraphQL:
                 f"{result['__typename']}: {result.get('message', '')}"
             )
         return result["backfillId"]
+
+    def launch_run(
+        self, repository: tuple[str, str], assets: Sequence[str], tags: dict[str, str]
+    ) -> str:
+        """Submit one run of ``assets`` (with their checks) to the run queue; returns its id.
+
+        ``repository`` is (code location, repository name) as ``asset_nodes`` reports them; the
+        partition (or partition range) is given by Dagster's tags in ``tags``."""
+        params = {
+            "selector": {
+                "repositoryLocationName": repository[0],
+                "repositoryName": repository[1],
+                "jobName": ASSET_JOB,
+                "assetSelection": [_key_input(a) for a in assets],
+            },
+            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+        }
+        data = self.query(
+            f"""mutation LaunchRun($params: ExecutionParams!) {{
+                  launchRun(executionParams: $params) {{
+                    __typename
+                    ... on LaunchRunSuccess {{ run {{ runId }} }}
+                    ... on RunConfigValidationInvalid {{ errors {{ message }} }}
+                    {_ERROR_FIELDS}
+                  }}
+                }}""",
+            {"params": params},
+        )
+        result = data["launchRun"]
+        if result["__typename"] != "LaunchRunSuccess":
+            detail = result.get("message") or "; ".join(
+                e["message"] for e in result.get("errors") or []
+            )
+            raise GraphQLError(
+                f"run of {list(assets)} with {tags} refused: {result['__typename']}: {detail}"
+            )
+        return result["run"]["runId"]
 
     def _partition_backfill(self, backfill_id: str, fields: str) -> dict[str, Any]:
         """``fields`` of one backfill; a missing or failed lookup raises GraphQLError."""
@@ -365,11 +420,20 @@ class DagsterGraphQL:
 
     # -- runs, events, checks, materializations ----------------------------------------------
 
-    def runs(self, *, backfill_id: str | None = None, limit: int = 500) -> list[RunInfo]:
-        """Runs, newest first; only those launched by ``backfill_id`` when given."""
+    def runs(
+        self,
+        *,
+        backfill_id: str | None = None,
+        tag: tuple[str, str] | None = None,
+        limit: int = 500,
+    ) -> list[RunInfo]:
+        """Runs, newest first; only those launched by ``backfill_id`` (a Dagster backfill) or
+        carrying ``tag`` when given."""
         flt: dict[str, Any] = {}
         if backfill_id:
-            flt["tags"] = [{"key": "dagster/backfill", "value": backfill_id}]
+            tag = (BACKFILL_TAG, backfill_id)
+        if tag is not None:
+            flt["tags"] = [{"key": tag[0], "value": tag[1]}]
         data = self.query(
             f"""query Runs($filter: RunsFilter, $limit: Int) {{
                   runsOrError(filter: $filter, limit: $limit) {{

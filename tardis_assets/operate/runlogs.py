@@ -12,11 +12,10 @@ from pathlib import Path
 
 import dagster as dg
 
-BACKFILL_TAG = "dagster/backfill"
 
-
-def backfill_runs(instance: dg.DagsterInstance, backfill_id: str) -> list[dg.DagsterRun]:
-    return list(instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id})))
+def backfill_runs(instance: dg.DagsterInstance, run_tag: tuple[str, str]) -> list[dg.DagsterRun]:
+    """The runs of a backfill, by the tag all of them carry (``BackfillOutcome.run_tag``)."""
+    return list(instance.get_runs(filters=dg.RunsFilter(tags={run_tag[0]: run_tag[1]})))
 
 
 def event_texts(instance: dg.DagsterInstance, run_ids: list[str]) -> Iterator[tuple[str, str]]:

@@ -100,7 +100,7 @@ def test_backfill_on_two_workers_equals_in_process(
     seconds = time.monotonic() - started
     assert outcome.succeeded, "\n".join(lines)
     with run.cluster.instance() as instance:
-        run_ids = [r.run_id for r in backfill_runs(instance, outcome.backfill_id)]
+        run_ids = [r.run_id for r in backfill_runs(instance, outcome.run_tag)]
         workers = {
             w
             for step in ("bars", "news", "raw_trades", KILL_STEP)
@@ -158,7 +158,7 @@ def test_kill_a_worker_mid_step(start_cluster, embedded_hashes, project, llm_ser
     assert isinstance(outcome, BackfillOutcome) and outcome.succeeded, "\n".join(lines)
 
     with run.cluster.instance() as instance:
-        run_ids = [r.run_id for r in backfill_runs(instance, outcome.backfill_id)]
+        run_ids = [r.run_id for r in backfill_runs(instance, outcome.run_tag)]
         taken = {r: step_workers(instance, [r], KILL_STEP) for r in run_ids}
     survivor = next(w.hostname for w in run.cluster.celery if w.hostname != victim)
     # In one run: taken by the killed worker, then delivered again to the other one.

@@ -1,7 +1,8 @@
 """End to end through the real UI stack: ``dagster dev`` (webserver + daemon + code server) on a
 free loopback port with a temp DAGSTER_HOME and warehouse, a 2-day backfill of the whole graph
 submitted through GraphQL and executed by the daemon, then the lineage and cost rendered in
-headless Chromium, then the same backfill again to show it changes nothing.
+headless Chromium, then the same backfill again to show it changes nothing, then the same days
+with the direct driver (this command orders the layers, not the daemon).
 
 The tests in this module share one server and run in file order (pytest's default): the browser
 and the re-run need the first backfill's results.
@@ -9,6 +10,7 @@ and the re-run need the first backfill's results.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import time
@@ -19,9 +21,11 @@ import pytest
 
 from tardis_assets.defs.registry import Registry, build_registry
 from tardis_assets.lib.settings import load_settings
+from tardis_assets.lib.storage.digest import lake_hashes
 from tardis_assets.lib.tables import TABLES
 from tardis_assets.lib.warehouse import Warehouse
 from tardis_assets.operate.backfill import (
+    BackfillFailed,
     BackfillOutcome,
     format_outcome,
     local_request,
@@ -29,7 +33,8 @@ from tardis_assets.operate.backfill import (
     submit_and_wait,
 )
 from tardis_assets.operate.devserver import DevServer
-from tardis_assets.operate.graphql import DagsterGraphQL
+from tardis_assets.operate.direct import DIRECT_TAG, PRIORITY_TAG, RANGE_END_TAG, RANGE_START_TAG
+from tardis_assets.operate.graphql import DagsterGraphQL, RunInfo
 from tardis_assets.operate.proctree import alive
 
 pytestmark = pytest.mark.e2e
@@ -319,3 +324,84 @@ def test_rerun_of_same_backfill_changes_nothing(
     for event in events:
         meta = event.metadata
         assert meta["llm_calls"] == 0 and meta["cache_hits"] == meta["requests"], meta
+
+
+def _run_day(run: RunInfo) -> str:
+    return (run.partition or run.tags[RANGE_START_TAG]).split("|")[0]
+
+
+def test_direct_driver_runs_each_day_in_layer_order(
+    server: DevServer,
+    client: DagsterGraphQL,
+    first_backfill: tuple[BackfillOutcome, list[str]],
+    root: Path,
+) -> None:
+    """The same days with ``--driver direct``: no daemon loop between the layers of a day, each
+    layer launched after the runs it needs ended, and the same bytes as the daemon's backfill."""
+    wait_idle(client)
+    wh = Warehouse.at(root / "data" / "lake", root / "data" / "warehouse.duckdb")
+    before = {t: h for t, h in lake_hashes(wh).items() if not t.startswith("llm_partition")}
+    lines: list[str] = []
+    outcome = run_backfill(
+        DAYS[0],
+        DAYS[-1],
+        None,
+        server.url,
+        e2e_registry(),
+        timeout_s=BACKFILL_TIMEOUT_S,
+        out=lines.append,
+        driver="direct",
+    )
+    printed = "\n".join(lines)
+    assert outcome.succeeded and outcome.status == "COMPLETED_SUCCESS", printed
+    assert outcome.run_tag == (DIRECT_TAG, outcome.backfill_id)
+    assert "in 3 layer(s)" in printed, printed
+    for part in outcome.partitions:
+        assert {a: part.assets[a] for a in LAYERS} == dict.fromkeys(LAYERS, "ok"), printed
+    runs = client.runs(tag=outcome.run_tag)
+    assert {r.status for r in runs} == {"SUCCESS"}, runs
+    assert not client.runs(backfill_id=outcome.backfill_id), "a direct backfill is no Dagster one"
+    for day in DAYS:
+        layers = sorted(
+            (r for r in runs if _run_day(r) == day), key=lambda r: int(r.tags[PRIORITY_TAG])
+        )
+        assert [len(r.assets) for r in layers] == [7, 1, 2], [r.assets for r in layers]
+        assert layers[1].assets == ("llm_signals",)
+        assert layers[1].tags[RANGE_END_TAG] == f"{day}|{KINDS[-1]}"
+        for upstream, downstream in itertools.pairwise(layers):
+            assert upstream.end_time is not None and downstream.start_time is not None
+            assert downstream.start_time >= upstream.end_time, (upstream, downstream)
+    wait_idle(client)
+    after = {t: h for t, h in lake_hashes(wh).items() if not t.startswith("llm_partition")}
+    assert after == before
+    run_ids = {r.run_id for r in runs}
+    events = [m for m in client.materializations("llm_signals") if m.run_id in run_ids]
+    assert len(events) == len(DAYS) * len(KINDS)
+    assert all(m.metadata["llm_calls"] == 0 for m in events), [m.metadata for m in events]
+
+
+def test_direct_driver_stops_a_day_at_its_failed_run(
+    server: DevServer, client: DagsterGraphQL, first_backfill: tuple[BackfillOutcome, list[str]]
+) -> None:
+    """Signals of a day without bars fail: the backtests that need them are never launched,
+    and the summary says which run failed and why."""
+    day = "2025-03-05"
+    lines: list[str] = []
+    with pytest.raises(BackfillFailed):
+        run_backfill(
+            day,
+            day,
+            "llm_signals,backtest_results",
+            server.url,
+            e2e_registry(),
+            timeout_s=BACKFILL_TIMEOUT_S,
+            out=lines.append,
+            driver="direct",
+        )
+    printed = "\n".join(lines)
+    backfill_id = printed.split("direct backfill ", 1)[1].split(":", 1)[0]
+    (row,) = [line.split() for line in printed.splitlines() if line.startswith(day)]
+    assert row == [day, "failed", "missing"], printed
+    assert f"no bars for {day}" in printed, printed
+    runs = client.runs(tag=(DIRECT_TAG, backfill_id))
+    assert [(r.assets, r.status) for r in runs] == [(("llm_signals",), "FAILURE")], runs
