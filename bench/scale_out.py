@@ -2,7 +2,8 @@
 
 Each side starts its own cluster (``operate/cluster.py``: PostgreSQL behind PgBouncer, Redis,
 ``dagster dev``, the workers) on a fresh data folder, runs the same ``tardis-assets
-backfill`` of every day-partitioned asset, and times it from submission to completion. Same days, same assets, same settings; only the number of workers differs. The
+backfill`` of every day-partitioned asset, and times it from submission to completion. Same
+days, same assets, same settings; only the number of workers differs. The
 content of every table is compared between the two lakes (the 1-worker side starts from the LLM
 answers the other side paid for: an answer's measured latency decides when its signal became
 available, so independent answers would make different backtests), and every log of the runs

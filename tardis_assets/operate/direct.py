@@ -7,8 +7,15 @@ backtests) waits for the next loop after the layer before it ended, and the back
 done a loop or two after its last run: a day of the whole graph is about 25 s of runs and 90 to
 180 s of backfill. Here the layers come from the code location's asset graph, every day's first
 layer is launched at once, and a day's next layer the moment the runs it needs succeed. The runs
-go through the same run queue (run slots, pools, and on a cluster the Celery workers), later
-layers first (``dagster/priority``), so that finished days do not wait behind the queue.
+go through the same run queue (run slots, pools, and on a cluster the Celery workers).
+
+Order: days are finished one after the other, not all at once at the end. A day's later layers
+come first, in the run queue (``dagster/priority``) and in the Celery queue; among first layers
+the earlier day's steps come first (``dagster-celery/run_priority``: Redis serves its lowest
+priority step first, and a day takes the step after the days still in flight). At most
+``DAYS_IN_FLIGHT`` days have a first layer launched and not yet ended, one priority step each.
+Then the day's bars, signals and backtests are done while later days' ticks are read, and what
+is left at the end is the last day's chain, not every day's signals and backtests.
 
 What it gives up: the backfill is not a Dagster object. The UI shows its runs (filter by the
 ``tardis/backfill`` tag), not a backfill page, and the order lives in this process: stopped, the
@@ -25,11 +32,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tardis_assets.lib.cluster.celery_settings import PRIORITY_STEPS, STEP_PRIORITY_DEFAULT
 from tardis_assets.operate.graphql import FINISHED_RUN, BackfillInfo, DagsterGraphQL, RunInfo
 
 DIRECT_TAG = "tardis/backfill"  # on every run of a direct backfill: its id
 TITLE_TAG = "tardis/backfill_title"
 PRIORITY_TAG = "dagster/priority"  # the run queue launches higher values first
+CELERY_PRIORITY_TAG = "dagster-celery/run_priority"  # added to each step's Celery priority
+DAYS_IN_FLIGHT = len(PRIORITY_STEPS) - 1  # one Celery priority step per day; 0: later layers
 PARTITION_TAG = "dagster/partition"
 PARENT_TAG = "dagster/parent_run_id"  # on a retry of a failed run
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -131,6 +141,7 @@ class DirectBackfill:
     stages: list[Stage]
     days: list[str]
     tags: dict[str, str]
+    days_in_flight: int = DAYS_IN_FLIGHT
     backfill_id: str = field(default_factory=lambda: secrets.token_hex(4))
     runs: dict[tuple[str, int], str] = field(default_factory=dict)  # (day, stage) -> run id
     status: dict[str, str] = field(default_factory=dict)  # run id -> last seen status
@@ -139,6 +150,21 @@ class DirectBackfill:
     def run_tag(self) -> tuple[str, str]:
         return DIRECT_TAG, self.backfill_id
 
+    def first_in_flight(self) -> int:
+        """Days whose first-layer run is launched and has not ended."""
+        return sum(
+            1
+            for (_, i), run_id in self.runs.items()
+            if not self.stages[i].needs and self.status[run_id] not in FINISHED_RUN
+        )
+
+    def celery_step(self, stage: Stage) -> int:
+        """The Redis priority step of the stage's steps: later layers 0 (served first), a first
+        layer the step after the days already in flight."""
+        if stage.needs:
+            return PRIORITY_STEPS[0]
+        return PRIORITY_STEPS[min(1 + self.first_in_flight(), len(PRIORITY_STEPS) - 1)]
+
     def launch(self, day: str, index: int) -> None:
         stage = self.stages[index]
         node = self.nodes[stage.assets[0]]
@@ -146,6 +172,7 @@ class DirectBackfill:
             **self.tags,
             DIRECT_TAG: self.backfill_id,
             PRIORITY_TAG: str(stage.level),
+            CELERY_PRIORITY_TAG: str(self.celery_step(stage) - STEP_PRIORITY_DEFAULT),
             **partition_tags(node, day),
         }
         run_id = self.client.launch_run(node["repository"], stage.assets, tags)
@@ -153,14 +180,24 @@ class DirectBackfill:
         self.status[run_id] = "QUEUED"
 
     def ready(self) -> list[tuple[str, int]]:
-        """(day, stage) not launched yet whose needed runs of that day all succeeded."""
-        return [
+        """(day, stage) not launched yet whose needed runs of that day all succeeded: later
+        layers first, then first layers while fewer than ``days_in_flight`` days run one."""
+        later = [
             (day, i)
             for day in self.days
             for i, stage in enumerate(self.stages)
-            if (day, i) not in self.runs
+            if stage.needs
+            and (day, i) not in self.runs
             and all(self.status.get(self.runs.get((day, n), "")) == "SUCCESS" for n in stage.needs)
         ]
+        room = max(self.days_in_flight - self.first_in_flight(), 0)
+        first = [
+            (day, i)
+            for day in self.days
+            for i, stage in enumerate(self.stages)
+            if not stage.needs and (day, i) not in self.runs
+        ]
+        return later + first[:room]
 
     def active(self) -> int:
         return sum(1 for s in self.status.values() if s not in FINISHED_RUN)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import pytest
 
 from tardis_assets.operate.direct import (
+    DAYS_IN_FLIGHT,
     PARTITION_TAG,
     RANGE_END_TAG,
     RANGE_START_TAG,
+    DirectBackfill,
     PlanError,
     Stage,
     partition_tags,
@@ -109,3 +111,43 @@ def test_partition_tags_of_one_day() -> None:
         RANGE_START_TAG: "x|2025-03-01",
         RANGE_END_TAG: "y|2025-03-01",
     }
+
+
+def _backfill(days: int, in_flight: int = DAYS_IN_FLIGHT) -> DirectBackfill:
+    """A direct backfill's bookkeeping without a server: runs are recorded as ``launch`` would."""
+    names = [f"2025-03-{d:02d}" for d in range(1, days + 1)]
+    stages = plan_stages(GRAPH, DAILY)
+    return DirectBackfill(None, GRAPH, stages, names, {}, days_in_flight=in_flight)  # type: ignore[arg-type]
+
+
+def _record(plan: DirectBackfill, keys: list[tuple[str, int]]) -> None:
+    for day, index in keys:
+        run_id = f"{day}/{index}"
+        plan.runs[(day, index)] = run_id
+        plan.status[run_id] = "QUEUED"
+
+
+def test_first_layers_wait_for_room_and_later_layers_go_first() -> None:
+    plan = _backfill(12)
+    ready = plan.ready()
+    assert ready == [(f"2025-03-{d:02d}", 0) for d in range(1, DAYS_IN_FLIGHT + 1)]
+    _record(plan, ready)
+    assert plan.ready() == []  # nine days in flight: no room, nothing downstream yet
+    plan.status["2025-03-01/0"] = "SUCCESS"
+    assert plan.ready() == [("2025-03-01", 1), ("2025-03-10", 0)]
+    _record(plan, plan.ready())
+    plan.status["2025-03-01/1"] = "SUCCESS"
+    plan.status["2025-03-02/0"] = "FAILURE"
+    # The failed day stops there; its place in flight goes to the next day.
+    assert plan.ready() == [("2025-03-01", 2), ("2025-03-11", 0)]
+
+
+def test_celery_priority_steps() -> None:
+    plan = _backfill(12)
+    first, signals, backtests = plan.stages
+    # Redis serves step 0 first: a later layer always, then days in the order they started.
+    assert plan.celery_step(signals) == plan.celery_step(backtests) == 0
+    assert plan.celery_step(first) == 1
+    for day in range(1, 12):
+        _record(plan, [(f"2025-03-{day:02d}", 0)])
+        assert plan.celery_step(first) == min(1 + day, 9)

@@ -26,6 +26,7 @@ from tardis_assets.lib.tables import TABLES
 from tardis_assets.lib.warehouse import Warehouse
 from tardis_assets.operate.backfill import (
     BackfillFailed,
+    BackfillInputError,
     BackfillOutcome,
     format_outcome,
     local_request,
@@ -405,3 +406,23 @@ def test_direct_driver_stops_a_day_at_its_failed_run(
     assert f"no bars for {day}" in printed, printed
     runs = client.runs(tag=(DIRECT_TAG, backfill_id))
     assert [(r.assets, r.status) for r in runs] == [(("llm_signals",), "FAILURE")], runs
+
+
+def test_direct_driver_refuses_what_it_cannot_split_by_day(
+    server: DevServer, client: DagsterGraphQL
+) -> None:
+    """A range-level asset has no day partitions: refused before any run, naming the asset
+    and the driver that can run it."""
+    before = len(client.runs(limit=10_000))
+    with pytest.raises(BackfillInputError, match=r"strategy_optimization is not partitioned"):
+        run_backfill(
+            DAYS[0],
+            DAYS[-1],
+            "bars,strategy_optimization",
+            server.url,
+            e2e_registry(),
+            timeout_s=BACKFILL_TIMEOUT_S,
+            out=lambda _: None,
+            driver="direct",
+        )
+    assert len(client.runs(limit=10_000)) == before

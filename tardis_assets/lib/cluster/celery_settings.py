@@ -14,6 +14,10 @@ one task per step, a Celery worker anywhere takes it. Why each setting:
   exceed the longest step (else a running step is delivered twice, which the lake's atomic
   partition writes and the LLM cache's claims make harmless but costly). The restore sweep runs
   every few seconds (kombu's default is about every 100 s), so redelivery follows the timeout.
+- ``priority_steps`` 0-9: Redis keeps one list per priority step and serves the lowest number
+  first; kombu's default has four steps (0, 3, 6, 9), which puts every step of dagster-celery's
+  default priority (5) in one list. Ten steps let a run's ``dagster-celery/run_priority`` tag
+  order its steps before or after other runs' (``STEP_PRIORITY_DEFAULT`` + the tag's value).
 
 Broker and backend URLs can carry passwords: they are read from the environment by each process
 (``BROKER_ENV``, ``BACKEND_ENV``) and never written into settings, run config or logs.
@@ -30,6 +34,8 @@ BROKER_ENV = "TARDIS_CELERY_BROKER"
 BACKEND_ENV = "TARDIS_CELERY_BACKEND"
 QUEUE = "dagster"  # dagster-celery's queue: every worker takes every step from it
 RESTORE_INTERVAL_S = 5
+PRIORITY_STEPS = tuple(range(10))  # Redis serves 0 first
+STEP_PRIORITY_DEFAULT = 5  # dagster-celery's priority of a step without tags
 
 
 def celery_settings(visibility_timeout_s: int) -> dict[str, Any]:
@@ -49,6 +55,7 @@ def celery_settings(visibility_timeout_s: int) -> dict[str, Any]:
             "visibility_timeout": visibility_timeout_s,
             "unacked_restore_interval": RESTORE_INTERVAL_S,
             "unacked_restore_throttle": 1,
+            "priority_steps": list(PRIORITY_STEPS),
         },
     }
 
