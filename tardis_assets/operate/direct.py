@@ -33,14 +33,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tardis_assets.lib.cluster.celery_settings import PRIORITY_STEPS, STEP_PRIORITY_DEFAULT
-from tardis_assets.operate.graphql import FINISHED_RUN, BackfillInfo, DagsterGraphQL, RunInfo
+from tardis_assets.operate.graphql import (
+    FINISHED_RUN,
+    PARTITION_TAG,
+    BackfillInfo,
+    DagsterGraphQL,
+    RunInfo,
+)
 
 DIRECT_TAG = "tardis/backfill"  # on every run of a direct backfill: its id
 TITLE_TAG = "tardis/backfill_title"
 PRIORITY_TAG = "dagster/priority"  # the run queue launches higher values first
 CELERY_PRIORITY_TAG = "dagster-celery/run_priority"  # added to each step's Celery priority
 DAYS_IN_FLIGHT = len(PRIORITY_STEPS) - 1  # one Celery priority step per day; 0: later layers
-PARTITION_TAG = "dagster/partition"
 PARENT_TAG = "dagster/parent_run_id"  # on a retry of a failed run
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -255,7 +260,6 @@ def run_direct(
         f"{len(plan.stages)} layer(s): " + " -> ".join("+".join(s.assets) for s in plan.stages)
     )
     last: tuple[int, int] | None = None
-    runs: list[RunInfo] = []
     while True:
         for day, index in plan.ready():
             plan.launch(day, index)
@@ -274,7 +278,7 @@ def run_direct(
                 f"{plan.active()} run(s) still active (tag {DIRECT_TAG}={plan.backfill_id})"
             )
         time.sleep(poll_s)
-        runs = plan.refresh()
+        plan.refresh()
     runs = plan.refresh()
     ok = all(plan.status[r] == "SUCCESS" for r in plan.runs.values())
     complete = len(plan.runs) == len(plan.days) * len(plan.stages)

@@ -23,6 +23,7 @@ TERMINAL_BACKFILL = frozenset(
     {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 )
 BACKFILL_TAG = "dagster/backfill"  # on every run a Dagster backfill launches
+PARTITION_TAG = "dagster/partition"  # on a run of one partition
 ASSET_JOB = "__ASSET_JOB"  # the implicit job of every asset of a code location
 FINISHED_RUN = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 ACTIVE_RUN = frozenset({"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"})
@@ -116,10 +117,6 @@ def _key(path: Sequence[str]) -> str:
     return "/".join(path)
 
 
-def _dim_name(dim: dict[str, Any]) -> str:
-    return dim["name"]
-
-
 def _key_input(asset: str) -> dict[str, list[str]]:
     return {"path": asset.split("/")}
 
@@ -154,7 +151,7 @@ def _run_info(raw: dict[str, Any]) -> RunInfo:
         run_id=raw["runId"],
         status=raw["status"],
         job_name=raw["jobName"],
-        partition=tags.get("dagster/partition"),
+        partition=tags.get(PARTITION_TAG),
         assets=tuple(_key(a["path"]) for a in raw.get("assetSelection") or []),
         tags=tags,
         start_time=raw.get("startTime"),
@@ -232,7 +229,8 @@ class DagsterGraphQL:
             # A multi-partition key joins its dimensions' keys ordered by dimension name.
             key_dims: list[tuple[str, list[str] | None]] = []
             if (node.get("partitionDefinition") or {}).get("type") == "MULTIPARTITIONED":
-                for dim in sorted(node.get("partitionKeysByDimension") or [], key=_dim_name):
+                dims = node.get("partitionKeysByDimension") or []
+                for dim in sorted(dims, key=lambda d: d["name"]):
                     static = dim["type"] != "TIME_WINDOW"
                     key_dims.append((dim["name"], dim["partitionKeys"] if static else None))
                     if static:

@@ -143,6 +143,27 @@ def backfill_runs(client: DagsterGraphQL, backfill_id: str):
     return runs
 
 
+def backfill_again(
+    server: DevServer,
+    lines: list[str],
+    *,
+    days: tuple[str, ...] = DAYS,
+    select: str | None = None,
+    driver: str = "daemon",
+) -> BackfillOutcome:
+    """``run_backfill`` against the module's server, as the CLI would call it."""
+    return run_backfill(
+        days[0],
+        days[-1],
+        select,
+        server.url,
+        e2e_registry(),
+        timeout_s=BACKFILL_TIMEOUT_S,
+        out=lines.append,
+        driver=driver,
+    )
+
+
 def test_asset_nodes_as_designed(client: DagsterGraphQL) -> None:
     nodes = client.asset_nodes()
     assert set(LAYERS) <= set(nodes), sorted(nodes)
@@ -302,15 +323,7 @@ def test_rerun_of_same_backfill_changes_nothing(
     before = warehouse_counts(root / "data")
     assert before["llm_signals"] > 0 and before["bars"] > 0, before
     lines: list[str] = []
-    outcome = run_backfill(
-        DAYS[0],
-        DAYS[-1],
-        None,
-        server.url,
-        e2e_registry(),
-        timeout_s=BACKFILL_TIMEOUT_S,
-        out=lines.append,
-    )
+    outcome = backfill_again(server, lines)
     printed = "\n".join(lines)
     assert outcome.succeeded, printed
     table = [line.split() for line in printed.splitlines() if line.startswith(DAYS)]
@@ -343,16 +356,7 @@ def test_direct_driver_runs_each_day_in_layer_order(
     wh = Warehouse.at(root / "data" / "lake", root / "data" / "warehouse.duckdb")
     before = {t: h for t, h in lake_hashes(wh).items() if not t.startswith("llm_partition")}
     lines: list[str] = []
-    outcome = run_backfill(
-        DAYS[0],
-        DAYS[-1],
-        None,
-        server.url,
-        e2e_registry(),
-        timeout_s=BACKFILL_TIMEOUT_S,
-        out=lines.append,
-        driver="direct",
-    )
+    outcome = backfill_again(server, lines, driver="direct")
     printed = "\n".join(lines)
     assert outcome.succeeded and outcome.status == "COMPLETED_SUCCESS", printed
     assert outcome.run_tag == (DIRECT_TAG, outcome.backfill_id)
@@ -389,15 +393,8 @@ def test_direct_driver_stops_a_day_at_its_failed_run(
     day = "2025-03-05"
     lines: list[str] = []
     with pytest.raises(BackfillFailed):
-        run_backfill(
-            day,
-            day,
-            "llm_signals,backtest_results",
-            server.url,
-            e2e_registry(),
-            timeout_s=BACKFILL_TIMEOUT_S,
-            out=lines.append,
-            driver="direct",
+        backfill_again(
+            server, lines, days=(day,), select="llm_signals,backtest_results", driver="direct"
         )
     printed = "\n".join(lines)
     backfill_id = printed.split("direct backfill ", 1)[1].split(":", 1)[0]
@@ -415,14 +412,5 @@ def test_direct_driver_refuses_what_it_cannot_split_by_day(
     and the driver that can run it."""
     before = len(client.runs(limit=10_000))
     with pytest.raises(BackfillInputError, match=r"strategy_optimization is not partitioned"):
-        run_backfill(
-            DAYS[0],
-            DAYS[-1],
-            "bars,strategy_optimization",
-            server.url,
-            e2e_registry(),
-            timeout_s=BACKFILL_TIMEOUT_S,
-            out=lambda _: None,
-            driver="direct",
-        )
+        backfill_again(server, [], select="bars,strategy_optimization", driver="direct")
     assert len(client.runs(limit=10_000)) == before
