@@ -3,7 +3,9 @@
 Each resource is configuration plus a factory for a Dagster-free object from ``lib/``; assets ask
 the resource for that object and never build paths or clients themselves, so moving the lake
 elsewhere is a configuration change. ``resources_from`` fills them from the project settings;
-API keys are handed over as Dagster ``EnvVar``s, resolved only when a run starts.
+API keys are handed over as Dagster ``EnvVar``s, resolved only when a run starts. The factories
+import their ``lib/`` classes when called: a run's own process loads these definitions and only
+orchestrates, so it never needs DuckDB, numba or the HTTP client (see ``lib/lazy.py``).
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import Field
 
 from tardis_assets.defs.support.params_config import params_config
-from tardis_assets.lib.llm import GatewayConfig, OfflineServer
 from tardis_assets.lib.llm.providers import PROVIDERS
-from tardis_assets.lib.market.synthetic import SyntheticMarket
 from tardis_assets.lib.market.tardis.inflate import InflateLimits
 from tardis_assets.lib.quality.rules import QualityRules
 from tardis_assets.lib.settings import Settings
 from tardis_assets.lib.signals.settings import SignalSettings
-from tardis_assets.lib.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from tardis_assets.lib.llm import GatewayConfig
+    from tardis_assets.lib.market.synthetic import SyntheticMarket
+    from tardis_assets.lib.warehouse import Warehouse
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -41,6 +46,8 @@ class WarehouseResource(dg.ConfigurableResource):
     )
 
     def warehouse(self) -> Warehouse:
+        from tardis_assets.lib.warehouse import Warehouse
+
         return Warehouse.at(self.lake, self.catalog)
 
     def lake_root(self) -> Path:
@@ -93,6 +100,8 @@ class MarketResource(dg.ConfigurableResource):
         return pairs
 
     def synthetic(self) -> SyntheticMarket:
+        from tardis_assets.lib.market.synthetic import SyntheticMarket
+
         return SyntheticMarket(seed=self.seed, trades_per_day=self.synthetic_trades_per_day)
 
     def inputs(self) -> Path:
@@ -153,6 +162,8 @@ class LLMResource(dg.ConfigurableResource):
     @contextmanager
     def gateway_config(self) -> Iterator[GatewayConfig]:
         """Yield a GatewayConfig; for ``offline`` the loopback stand-in server runs meanwhile."""
+        from tardis_assets.lib.llm import GatewayConfig, OfflineServer
+
         common = dict(
             provider=self.provider,
             api_key=self.api_key,

@@ -19,7 +19,7 @@ from tardis_assets.lib.backtest.overfitting import (
     probabilistic_sharpe_ratio,
     return_moments,
 )
-from tardis_assets.lib.backtest.strategies import ExecutionParams
+from tardis_assets.lib.backtest.params import ExecutionParams
 from tardis_assets.lib.backtest.sweep import dual_ma_grid, run_sweep
 
 

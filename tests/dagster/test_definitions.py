@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -61,3 +63,19 @@ def test_no_asset_waits_for_a_single_writer():
     for key in defs.resolve_asset_graph().get_all_asset_keys():
         pool = defs.resolve_assets_def(key).op.pool
         assert pool == ("llm" if key.to_user_string() == "llm_signals" else None), key
+
+
+# What a run's own process must not load: it builds the definitions and only orchestrates.
+NUMERIC_STACK = ("numba", "polars", "duckdb", "pyarrow", "httpx", "tenacity")
+
+
+def test_importing_the_definitions_loads_no_numeric_stack():
+    probe = (
+        "import sys, warnings; warnings.simplefilter('ignore'); "
+        "import tardis_assets.definitions; "
+        f"print(','.join(m for m in {NUMERIC_STACK!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "", f"importing the definitions loaded {out.stdout.strip()}"

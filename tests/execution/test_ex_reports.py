@@ -13,14 +13,14 @@ from tardis_assets.lib.backtest import LLMStrategyParams, run_llm_strategy
 from tardis_assets.lib.backtest.metrics import METRIC_NAMES
 from tardis_assets.lib.execution import (
     TABLE_SCHEMAS,
-    bar_vs_tick,
     execution_report,
     gap_metadata,
-    latency_study,
     latency_table,
     params_from_rows,
     run_execution,
 )
+from tardis_assets.lib.execution.bar_vs_tick import bar_vs_tick
+from tardis_assets.lib.execution.latency_study import latency_study
 
 MIN = 60 * SEC
 DAY = 30 * MIN

@@ -7,10 +7,10 @@ from llm_testkit import make_requests
 from tardis_assets.lib.llm import (
     GatewayConfig,
     OfflineServer,
-    ping,
     run_signals,
     run_signals_batch,
 )
+from tardis_assets.lib.llm.ping import ping
 
 
 def test_batch_backfill_costs_half_and_fills_the_same_cache(tmp_path):

@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 from llm_testkit import make_requests
 
-from tardis_assets.lib.llm import GatewayConfig, OfflineServer, ping, run_signals
+from tardis_assets.lib.llm import GatewayConfig, OfflineServer, run_signals
+from tardis_assets.lib.llm.ping import ping
 from tardis_assets.lib.llm.providers import (
     PROVIDERS,
     ProviderConfigError,

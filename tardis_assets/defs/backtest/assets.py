@@ -3,7 +3,6 @@
 import json
 
 import dagster as dg
-import polars as pl
 
 from tardis_assets.defs.partitions import by_date, daily
 from tardis_assets.defs.resources import WarehouseResource
@@ -12,12 +11,8 @@ from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.metadata import plain_metadata, png_markdown
 from tardis_assets.defs.support.params_config import params_config
 from tardis_assets.lib.backtest import LLMStrategyParams
-from tardis_assets.lib.backtest.reports import backtest_report, params_hash
-from tardis_assets.lib.backtest.tables import BACKTEST_PER_BAR, BACKTEST_SUMMARY
 from tardis_assets.lib.errors import MissingInputError
-from tardis_assets.lib.features.tables import BARS
 from tardis_assets.lib.llm import KINDS
-from tardis_assets.lib.signals import LLM_SIGNALS
 
 StrategyConfig = params_config(
     "StrategyConfig",
@@ -28,6 +23,8 @@ StrategyConfig = params_config(
 
 def default_strategy_run_id() -> str:
     """The run id of the daily backtest with default parameters (what summaries report)."""
+    from tardis_assets.lib.backtest.reports import params_hash
+
     return params_hash(LLMStrategyParams())
 
 
@@ -54,6 +51,13 @@ def backtest_results(
 def _backtest_day(
     context: dg.AssetExecutionContext, params: LLMStrategyParams, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    import polars as pl
+
+    from tardis_assets.lib.backtest.reports import backtest_report, params_hash
+    from tardis_assets.lib.backtest.tables import BACKTEST_PER_BAR, BACKTEST_SUMMARY
+    from tardis_assets.lib.features.tables import BARS
+    from tardis_assets.lib.signals import LLM_SIGNALS
+
     day = day_of(context.partition_key)
     wh = warehouse.warehouse()
     bars = wh.read_partition(BARS, {"date": day})

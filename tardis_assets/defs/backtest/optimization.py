@@ -1,7 +1,8 @@
 """Range-level research assets: parameter sweeps with overfitting controls, and walk-forward."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import polars as pl
 from pydantic import Field
 
 from tardis_assets.defs.backtest.ranges import RangeConfig, load_range, resolve_instrument
@@ -11,22 +12,14 @@ from tardis_assets.defs.support.metadata import plain_metadata
 from tardis_assets.defs.support.params_config import params_config
 from tardis_assets.defs.support.range_report import range_report, report_result
 from tardis_assets.lib.backtest import ExecutionParams, LLMStrategyParams
-from tardis_assets.lib.backtest.reports import (
-    AssetReport,
-    llm_optimization_report,
-    optimization_report,
-    walk_forward_report,
-)
 from tardis_assets.lib.errors import MissingInputError
-from tardis_assets.lib.execution import (
-    ExecutionConfig,
-    bar_vs_tick,
-    gap_metadata,
-    lake_market,
-    params_from_rows,
-)
-from tardis_assets.lib.execution.tables import BAR_VS_TICK
-from tardis_assets.lib.warehouse import Warehouse
+from tardis_assets.lib.execution import ExecutionConfig
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tardis_assets.lib.backtest.reports import AssetReport
+    from tardis_assets.lib.warehouse import Warehouse
 
 _RangeExecution = params_config(
     "RangeExecutionConfig",
@@ -83,6 +76,8 @@ def _sweep_top(report) -> dict[str, dg.MetadataValue]:
 def strategy_optimization(
     context: dg.AssetExecutionContext, config: SweepConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    from tardis_assets.lib.backtest.reports import optimization_report
+
     with expected_failures("strategy_optimization"):
         wh = warehouse.warehouse()
         bars, _, label = load_range(wh, config)
@@ -156,6 +151,12 @@ def llm_strategy_optimization(
     llm: LLMResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
+    import polars as pl
+
+    from tardis_assets.lib.backtest.reports import llm_optimization_report
+    from tardis_assets.lib.execution import gap_metadata
+    from tardis_assets.lib.execution.tables import BAR_VS_TICK
+
     with expected_failures("llm_strategy_optimization"):
         wh = warehouse.warehouse()
         bars, signals, label = load_range(wh, config)
@@ -191,15 +192,18 @@ def llm_strategy_optimization(
 
 
 def _bar_vs_tick(
-    wh: Warehouse,
+    wh: "Warehouse",
     config: LLMSweepConfig,
-    report: AssetReport,
-    bars: pl.DataFrame,
-    signals: pl.DataFrame,
+    report: "AssetReport",
+    bars: "pl.DataFrame",
+    signals: "pl.DataFrame",
     market: MarketResource,
     llm: LLMResource,
-) -> pl.DataFrame:
+) -> "pl.DataFrame":
     """The best combinations replayed at tick level beside their bar backtest."""
+    from tardis_assets.lib.execution import lake_market, params_from_rows
+    from tardis_assets.lib.execution.bar_vs_tick import bar_vs_tick
+
     exchange, symbol = resolve_instrument(wh, config)
     days = sorted(set(bars["date"].to_list()))
     try:
@@ -242,6 +246,8 @@ class WalkForwardConfig(DualMAGridConfig):
 def walk_forward(
     context: dg.AssetExecutionContext, config: WalkForwardConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    from tardis_assets.lib.backtest.reports import walk_forward_report
+
     with expected_failures("walk_forward"):
         wh = warehouse.warehouse()
         bars, _, label = load_range(wh, config)

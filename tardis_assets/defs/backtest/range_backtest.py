@@ -8,7 +8,6 @@ from tardis_assets.defs.backtest.ranges import RangeConfig, load_range
 from tardis_assets.defs.resources import WarehouseResource
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.range_report import range_report, report_result
-from tardis_assets.lib.backtest.reports import backtest_report
 
 
 class RangeBacktestConfig(RangeConfig):
@@ -31,6 +30,8 @@ class RangeBacktestConfig(RangeConfig):
 def backtest_range(
     context: dg.AssetExecutionContext, config: RangeBacktestConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    from tardis_assets.lib.backtest.reports import backtest_report
+
     with expected_failures("backtest_range"):
         wh = warehouse.warehouse()
         bars, signals, label = load_range(wh, config)

@@ -3,13 +3,17 @@
 import hashlib
 import json
 from datetime import date
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
 
 from tardis_assets.lib.days import day_bounds
 from tardis_assets.lib.errors import BadInputError, MissingInputError
-from tardis_assets.lib.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tardis_assets.lib.warehouse import Warehouse
 
 
 class RangeConfig(dg.Config):
@@ -26,8 +30,10 @@ class RangeConfig(dg.Config):
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def resolve_instrument(wh: Warehouse, cfg: RangeConfig) -> tuple[str, str]:
+def resolve_instrument(wh: "Warehouse", cfg: RangeConfig) -> tuple[str, str]:
     """The configured instrument, or the first stored one (fields left empty)."""
+    import polars as pl
+
     if not wh.table_exists("bars"):
         raise MissingInputError("no bars stored yet", remedy="Materialize bars first.")
     instruments = wh.read("SELECT DISTINCT exchange, symbol FROM bars ORDER BY ALL")
@@ -44,8 +50,10 @@ def resolve_instrument(wh: Warehouse, cfg: RangeConfig) -> tuple[str, str]:
     return exchange, symbol
 
 
-def load_range(wh: Warehouse, cfg: RangeConfig) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+def load_range(wh: "Warehouse", cfg: RangeConfig) -> "tuple[pl.DataFrame, pl.DataFrame, str]":
     """Bars and signals of the range for one instrument, and a label; clear errors when empty."""
+    import polars as pl
+
     exchange, symbol = resolve_instrument(wh, cfg)
     first, last = wh.read(
         "SELECT min(bar_start), max(bar_start) FROM bars WHERE exchange = ? AND symbol = ?",

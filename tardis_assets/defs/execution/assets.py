@@ -12,9 +12,9 @@ import hashlib
 import json
 from dataclasses import asdict
 from datetime import date
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
 from pydantic import Field
 
 from tardis_assets.defs.backtest.assets import StrategyConfig
@@ -28,19 +28,13 @@ from tardis_assets.defs.support.params_config import params_config
 from tardis_assets.defs.support.range_report import report_result
 from tardis_assets.lib.backtest import LLMStrategyParams
 from tardis_assets.lib.errors import BadInputError, MissingInputError
-from tardis_assets.lib.execution import (
-    MODEL_LATENCIES_MS,
-    ORDER_LATENCIES_MS,
-    ExecutionConfig,
-    execution_report,
-    lake_market,
-    run_execution,
-)
-from tardis_assets.lib.execution import latency_study as latency_study_report
-from tardis_assets.lib.execution.tables import DAILY_TABLES, LATENCY_STUDY, RANGE_TABLES
+from tardis_assets.lib.execution import MODEL_LATENCIES_MS, ORDER_LATENCIES_MS, ExecutionConfig
 from tardis_assets.lib.llm import KINDS
-from tardis_assets.lib.signals import LLM_SIGNALS
-from tardis_assets.lib.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tardis_assets.lib.warehouse import Warehouse
 
 ExecutionSettings = params_config(
     "ExecutionSettings",
@@ -77,7 +71,11 @@ def default_execution_run_id(bar_seconds: int = 60, window_seconds: int = 60) ->
     return execution_run_id(LLMStrategyParams(), config)
 
 
-def _signals(wh: Warehouse, days: list[date], exchange: str, symbol: str) -> pl.DataFrame:
+def _signals(wh: "Warehouse", days: list[date], exchange: str, symbol: str) -> "pl.DataFrame":
+    import polars as pl
+
+    from tardis_assets.lib.signals import LLM_SIGNALS
+
     rows = wh.read_partitions(LLM_SIGNALS, ({"date": d, "kind": k} for d in days for k in KINDS))
     return rows.filter((pl.col("exchange") == exchange) & (pl.col("symbol") == symbol))
 
@@ -118,6 +116,11 @@ def build_execution_assets(raw_types: tuple[str, ...]) -> list[dg.AssetsDefiniti
         llm: LLMResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
+        import polars as pl
+
+        from tardis_assets.lib.execution import execution_report, lake_market, run_execution
+        from tardis_assets.lib.execution.tables import DAILY_TABLES
+
         with expected_failures("execution_results", context.partition_key):
             day = day_of(context.partition_key)
             wh = warehouse.warehouse()
@@ -177,6 +180,11 @@ def build_execution_assets(raw_types: tuple[str, ...]) -> list[dg.AssetsDefiniti
         llm: LLMResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
+        import polars as pl
+
+        from tardis_assets.lib.execution import execution_report, run_execution
+        from tardis_assets.lib.execution.tables import RANGE_TABLES
+
         with expected_failures("execution_range"):
             wh = warehouse.warehouse()
             bars, _, label = load_range(wh, config)
@@ -214,6 +222,11 @@ def build_execution_assets(raw_types: tuple[str, ...]) -> list[dg.AssetsDefiniti
         llm: LLMResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
+        import polars as pl
+
+        from tardis_assets.lib.execution.latency_study import latency_study as latency_study_report
+        from tardis_assets.lib.execution.tables import LATENCY_STUDY
+
         with expected_failures("latency_study"):
             wh = warehouse.warehouse()
             bars, _, label = load_range(wh, config)
@@ -246,7 +259,9 @@ def build_execution_assets(raw_types: tuple[str, ...]) -> list[dg.AssetsDefiniti
     return [execution_results, execution_range, latency_study]
 
 
-def _range_data(wh: Warehouse, exchange: str, symbol: str, days: list[date]):
+def _range_data(wh: "Warehouse", exchange: str, symbol: str, days: list[date]):
+    from tardis_assets.lib.execution import lake_market
+
     try:
         return lake_market(wh.lake.root, exchange, symbol, days)
     except ValueError as exc:

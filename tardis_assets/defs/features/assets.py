@@ -2,9 +2,9 @@
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
 
 from tardis_assets.defs.partitions import daily
 from tardis_assets.defs.resources import MarketResource, WarehouseResource
@@ -12,11 +12,10 @@ from tardis_assets.defs.support.context import day_of
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.metadata import time_range_metadata
 from tardis_assets.lib.errors import MissingInputError
-from tardis_assets.lib.features.bars import bars_from_parquet
-from tardis_assets.lib.features.indicators import with_indicators
-from tardis_assets.lib.features.microstructure import attach_microstructure
-from tardis_assets.lib.features.tables import BARS
 from tardis_assets.lib.market.tardis import lake_path
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def _scan(
@@ -25,9 +24,11 @@ def _scan(
     enabled: tuple[str, ...],
     candidates: tuple[str, ...],
     day: date,
-) -> pl.LazyFrame | None:
+) -> "pl.LazyFrame | None":
     """The first enabled candidate type with lake files for the day (all instruments), or None:
     an absent type leaves its feature columns null instead of failing the bars."""
+    import polars as pl
+
     for data_type in candidates:
         if data_type not in enabled:
             continue
@@ -43,8 +44,15 @@ def _scan(
 
 def _bars_of_day(
     day: date, market: MarketResource, warehouse: WarehouseResource, raw_types: tuple[str, ...]
-) -> pl.DataFrame:
+) -> "pl.DataFrame":
     """Build and store one day's bars for every instrument; returns what was stored."""
+    import polars as pl
+
+    from tardis_assets.lib.features.bars import bars_from_parquet
+    from tardis_assets.lib.features.indicators import with_indicators
+    from tardis_assets.lib.features.microstructure import attach_microstructure
+    from tardis_assets.lib.features.tables import BARS
+
     wh = warehouse.warehouse()
     lake = wh.lake.root
     files = [

@@ -7,7 +7,6 @@ from tardis_assets.defs.backtest.ranges import RangeConfig, resolve_instrument
 from tardis_assets.defs.resources import WarehouseResource
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.range_report import range_report, report_result
-from tardis_assets.lib.backtest.reports import monte_carlo_risk_report
 from tardis_assets.lib.errors import MissingInputError
 
 
@@ -35,6 +34,8 @@ class RiskConfig(RangeConfig):
 def risk_report(
     context: dg.AssetExecutionContext, config: RiskConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    from tardis_assets.lib.backtest.reports import monte_carlo_risk_report
+
     with expected_failures("risk_report"):
         wh = warehouse.warehouse()
         strategy_run = default_strategy_run_id()

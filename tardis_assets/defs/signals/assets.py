@@ -10,9 +10,9 @@ what earlier attempts paid before anything else can fail) and after it.
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
 
 from tardis_assets.defs.partitions import by_date, daily_by_kind
 from tardis_assets.defs.resources import LLMResource, MarketResource, WarehouseResource
@@ -20,25 +20,23 @@ from tardis_assets.defs.support.context import llm_mode, partition_label
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.metadata import time_range_metadata
 from tardis_assets.lib.errors import BadInputError, MissingInputError
-from tardis_assets.lib.features.tables import BARS
 from tardis_assets.lib.llm import Progress
-from tardis_assets.lib.market.tables import NEWS
-from tardis_assets.lib.signals import (
-    LLM_CALLS,
-    LLM_PARTITION_STATS,
-    LLM_SIGNALS,
-    SignalPartition,
-    compute_partition,
-    ledger_rows,
-)
-from tardis_assets.lib.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tardis_assets.lib.signals import SignalPartition
+    from tardis_assets.lib.warehouse import Warehouse
 
 PROGRESS_EVERY_S = 5.0
 LLM_POOL = "llm"
 
 
-def day_inputs(wh: Warehouse, day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+def day_inputs(wh: "Warehouse", day: date) -> "tuple[pl.DataFrame, pl.DataFrame]":
     """The day's bars (every instrument, in time order) and news; bars must exist."""
+    from tardis_assets.lib.features.tables import BARS
+    from tardis_assets.lib.market.tables import NEWS
+
     bars = wh.read_partition(BARS, {"date": day})
     if bars is None or bars.is_empty():
         raise MissingInputError(f"no bars for {day}", remedy="Materialize bars for that day first.")
@@ -47,12 +45,14 @@ def day_inputs(wh: Warehouse, day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
     return bars.sort("exchange", "symbol", "bar_start"), news
 
 
-def write_ledger(wh: Warehouse, cache_path: Path, day: date, kind: str) -> int:
+def write_ledger(wh: "Warehouse", cache_path: Path, day: date, kind: str) -> int:
     """Rebuild the (day, kind) ledger file from the cache's journal; returns its rows.
 
     A journal that lost its rows (the cache file was deleted) never empties a ledger that had
     some: what was paid stays on record.
     """
+    from tardis_assets.lib.signals import LLM_CALLS, ledger_rows
+
     rows = ledger_rows(cache_path, day, kind)
     key = {"day": day, "kind": kind}
     if rows.is_empty():
@@ -123,7 +123,9 @@ def _signal_partitions(
     llm: LLMResource,
     market: MarketResource,
     warehouse: WarehouseResource,
-) -> list[SignalPartition]:
+) -> "list[SignalPartition]":
+    from tardis_assets.lib.signals import LLM_PARTITION_STATS, LLM_SIGNALS, compute_partition
+
     wh = warehouse.warehouse()
     settings = llm.signal_settings(market.bar_seconds)
     mode = llm_mode(context, llm.batch)
@@ -166,7 +168,9 @@ def _signal_partitions(
     return parts
 
 
-def _metadata(parts: list[SignalPartition]) -> dict[str, dg.MetadataValue]:
+def _metadata(parts: "list[SignalPartition]") -> dict[str, dg.MetadataValue]:
+    import polars as pl
+
     stats = pl.concat([p.stats for p in parts])
     signals = pl.concat([p.signals for p in parts])
     requests = int(stats["requests"].sum())

@@ -10,6 +10,7 @@ kind) partitions, so it judges each and fails if any fails, naming it.
 """
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -17,11 +18,12 @@ from tardis_assets.defs.partitions import daily_by_kind
 from tardis_assets.defs.resources import LLMResource, WarehouseResource
 from tardis_assets.defs.signals.assets import llm_signals
 from tardis_assets.lib.llm import VALUE_RANGES
-from tardis_assets.lib.signals import coverage_failure
-from tardis_assets.lib.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from tardis_assets.lib.warehouse import Warehouse
 
 
-def row_problems(wh: Warehouse, day: date, kind: str, window_minutes: int) -> dict[str, int]:
+def row_problems(wh: "Warehouse", day: date, kind: str, window_minutes: int) -> dict[str, int]:
     lo, hi = VALUE_RANGES[kind]
     return wh.read(
         """SELECT count(*) AS windows,
@@ -47,6 +49,8 @@ def row_problems(wh: Warehouse, day: date, kind: str, window_minutes: int) -> di
 def llm_signals_coverage(
     context: dg.AssetCheckExecutionContext, llm: LLMResource, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
+    from tardis_assets.lib.signals import coverage_failure
+
     wh = warehouse.warehouse()
     metadata: dict[str, object] = {"min_ok_share": float(llm.min_ok_share)}
     sentences: list[str] = []

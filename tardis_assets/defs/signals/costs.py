@@ -4,8 +4,6 @@ import dagster as dg
 
 from tardis_assets.defs.resources import WarehouseResource
 from tardis_assets.defs.support.failures import RETRY
-from tardis_assets.lib.costs import cost_report, format_costs
-from tardis_assets.lib.markdown import markdown_table
 
 
 @dg.asset(
@@ -21,6 +19,9 @@ from tardis_assets.lib.markdown import markdown_table
 def llm_costs(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    from tardis_assets.lib.costs import cost_report, format_costs
+    from tardis_assets.lib.markdown import markdown_table
+
     wh = warehouse.warehouse()
     by_model = cost_report(wh, by="model")
     by_day = cost_report(wh, by="day")

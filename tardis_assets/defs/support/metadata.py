@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def plain_metadata(metadata: Mapping[str, object]) -> dict[str, dg.MetadataValue]:

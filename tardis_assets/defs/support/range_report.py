@@ -9,15 +9,16 @@ library call differ, so they are the arguments.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
 
 from tardis_assets.defs.support.metadata import plain_metadata, png_markdown
-from tardis_assets.lib.backtest.reports import AssetReport
-from tardis_assets.lib.backtest.tables import REPORT_TABLES
 from tardis_assets.lib.errors import BadInputError
-from tardis_assets.lib.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from tardis_assets.lib.backtest.reports import AssetReport
+    from tardis_assets.lib.warehouse import Warehouse
 
 
 def store_report(
@@ -27,6 +28,10 @@ def store_report(
 
     ``prefix`` keeps reports with different columns apart (the LLM sweep's parameters are not
     the moving-average sweep's)."""
+    import polars as pl
+
+    from tardis_assets.lib.backtest.tables import REPORT_TABLES
+
     for name, frame in report.tables.items():
         table = REPORT_TABLES[prefix + name]
         wh.write(table, {"run_id": run_id}, frame.with_columns(pl.lit(label).alias("range")))

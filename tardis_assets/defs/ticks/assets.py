@@ -8,31 +8,21 @@ failure publishes nothing.
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
 
 from tardis_assets.defs.partitions import daily
 from tardis_assets.defs.resources import MarketResource, QualityResource, WarehouseResource
 from tardis_assets.defs.support.context import day_of
 from tardis_assets.defs.support.failures import RETRY, expected_failures
 from tardis_assets.defs.support.metadata import time_range_metadata
-from tardis_assets.lib.market.news import news_path, read_news_file
-from tardis_assets.lib.market.raw_partition import (
-    Downloader,
-    StagedFile,
-    SyntheticWriter,
-    discard,
-    files_frame,
-    publish,
-    quality_frame,
-    stage_instrument,
-)
-from tardis_assets.lib.market.tables import NEWS, RAW_FILES, RAW_QUALITY
-from tardis_assets.lib.market.tardis import ingest_batches
+
+if TYPE_CHECKING:
+    from tardis_assets.lib.market.raw_partition import Downloader, StagedFile, SyntheticWriter
 
 
-def _synthetic_writer(market: MarketResource) -> SyntheticWriter | None:
+def _synthetic_writer(market: MarketResource) -> "SyntheticWriter | None":
     """Streams a synthetic day of a type into a staging file (bounded memory, the same rules as
     a file), or None in the real-data setup. Types the synthetic market does not make
     (liquidations, options) are absent on days without a file."""
@@ -43,6 +33,8 @@ def _synthetic_writer(market: MarketResource) -> SyntheticWriter | None:
     world = market.synthetic()
 
     def write(data_type: str, exchange: str, symbol: str, day: date, staging: Path):
+        from tardis_assets.lib.market.tardis import ingest_batches
+
         if data_type not in SYNTHETIC_TYPES:
             return None
         rows = record_batches(world, data_type, exchange, symbol, day)
@@ -51,7 +43,7 @@ def _synthetic_writer(market: MarketResource) -> SyntheticWriter | None:
     return write
 
 
-def _downloader(market: MarketResource) -> Downloader | None:
+def _downloader(market: MarketResource) -> "Downloader | None":
     """Fetch a missing day from tardis.dev into the inputs folder when that is allowed.
 
     Network failures raise (the asset's retry policy retries them); a day that needs a key we do
@@ -99,6 +91,15 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         quality: QualityResource,
     ) -> dg.MaterializeResult:
+        from tardis_assets.lib.market.raw_partition import (
+            discard,
+            files_frame,
+            publish,
+            quality_frame,
+            stage_instrument,
+        )
+        from tardis_assets.lib.market.tables import RAW_FILES, RAW_QUALITY
+
         day = day_of(context.partition_key)
         wh = warehouse.warehouse()
         rules = quality.rules()
@@ -185,6 +186,11 @@ def build_raw_asset(data_type: str) -> dg.AssetsDefinition:
 def news(
     context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    import polars as pl
+
+    from tardis_assets.lib.market.news import news_path, read_news_file
+    from tardis_assets.lib.market.tables import NEWS
+
     day = day_of(context.partition_key)
     path = news_path(market.inputs(), day)
     if path.exists():

@@ -12,7 +12,6 @@ from tardis_assets.defs.partitions import daily
 from tardis_assets.defs.resources import QualityResource, WarehouseResource
 from tardis_assets.defs.support.checks import check_result
 from tardis_assets.defs.support.context import run_days
-from tardis_assets.lib.market.tables import RAW_QUALITY
 
 
 def build_quality_check(data_type: str) -> dg.AssetChecksDefinition:
@@ -33,6 +32,8 @@ def build_quality_check(data_type: str) -> dg.AssetChecksDefinition:
         warehouse: WarehouseResource,
         quality: QualityResource,
     ) -> dg.AssetCheckResult:
+        from tardis_assets.lib.market.tables import RAW_QUALITY
+
         days = run_days(context)
         rules = quality.rules()
         stored = warehouse.warehouse().read_partitions(

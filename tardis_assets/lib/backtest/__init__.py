@@ -1,46 +1,53 @@
 """Backtesting: numba kernel, strategies, metrics, sweeps, overfitting controls, Monte Carlo.
 
 Import the public API from here; the submodules are the implementation.
+
+Every name is imported from its module on first use (``lib/lazy.py``).
 """
 
-from tardis_assets.lib.backtest.engine import (
-    BacktestResult,
-    run_actions,
-    run_dual_ma,
-    run_llm_strategy,
-)
-from tardis_assets.lib.backtest.inputs import BarArrays, prepare_bars
-from tardis_assets.lib.backtest.llm_sweep import llm_param_grid, llm_param_random, sweep_llm
-from tardis_assets.lib.backtest.metrics import MINUTES_PER_YEAR, compute_metrics
-from tardis_assets.lib.backtest.monte_carlo import MonteCarloResult, bootstrap, var_cvar
-from tardis_assets.lib.backtest.overfitting import (
-    DeflatedSharpe,
-    PBOResult,
-    deflated_sharpe_from_trials,
-    deflated_sharpe_ratio,
-    pbo_cscv,
-    pbo_from_returns,
-    probabilistic_sharpe_ratio,
-)
-from tardis_assets.lib.backtest.reports import (
-    AssetReport,
-    backtest_report,
-    llm_optimization_report,
-    monte_carlo_risk_report,
-    optimization_report,
-    params_hash,
-    walk_forward_report,
-)
-from tardis_assets.lib.backtest.strategies import DualMAParams, ExecutionParams, LLMStrategyParams
-from tardis_assets.lib.backtest.sweep import (
-    SweepOutput,
-    dual_ma_grid,
-    dual_ma_random,
-    run_sweep,
-    sweep_dual_ma,
-    top_n,
-)
-from tardis_assets.lib.backtest.walk_forward import WalkForwardResult, walk_forward_dual_ma
+from tardis_assets.lib.lazy import lazy_exports
+
+_LAZY = {
+    "BacktestResult": "engine",
+    "run_actions": "engine",
+    "run_dual_ma": "engine",
+    "run_llm_strategy": "engine",
+    "BarArrays": "inputs",
+    "prepare_bars": "inputs",
+    "llm_param_grid": "llm_sweep",
+    "llm_param_random": "llm_sweep",
+    "sweep_llm": "llm_sweep",
+    "MINUTES_PER_YEAR": "metrics",
+    "compute_metrics": "metrics",
+    "MonteCarloResult": "monte_carlo",
+    "bootstrap": "monte_carlo",
+    "var_cvar": "monte_carlo",
+    "DeflatedSharpe": "overfitting",
+    "PBOResult": "overfitting",
+    "deflated_sharpe_from_trials": "overfitting",
+    "deflated_sharpe_ratio": "overfitting",
+    "pbo_cscv": "overfitting",
+    "pbo_from_returns": "overfitting",
+    "probabilistic_sharpe_ratio": "overfitting",
+    "AssetReport": "reports",
+    "backtest_report": "reports",
+    "llm_optimization_report": "reports",
+    "monte_carlo_risk_report": "reports",
+    "optimization_report": "reports",
+    "params_hash": "reports",
+    "walk_forward_report": "reports",
+    "DualMAParams": "params",
+    "ExecutionParams": "params",
+    "LLMStrategyParams": "params",
+    "SweepOutput": "sweep",
+    "dual_ma_grid": "sweep",
+    "dual_ma_random": "sweep",
+    "run_sweep": "sweep",
+    "sweep_dual_ma": "sweep",
+    "top_n": "sweep",
+    "WalkForwardResult": "walk_forward",
+    "walk_forward_dual_ma": "walk_forward",
+}
 
 __all__ = [
     "MINUTES_PER_YEAR",
@@ -83,3 +90,5 @@ __all__ = [
     "walk_forward_dual_ma",
     "walk_forward_report",
 ]
+
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -12,12 +12,8 @@ from tardis_assets.lib.backtest import kernel
 from tardis_assets.lib.backtest.alignment import align_signals
 from tardis_assets.lib.backtest.inputs import BarArrays, prepare_bars
 from tardis_assets.lib.backtest.metrics import METRIC_NAMES, finalize_stats
-from tardis_assets.lib.backtest.strategies import (
-    DualMAParams,
-    LLMStrategyParams,
-    dual_ma_actions,
-    llm_actions,
-)
+from tardis_assets.lib.backtest.params import DualMAParams, LLMStrategyParams
+from tardis_assets.lib.backtest.strategies import dual_ma_actions, llm_actions
 
 
 @dataclass

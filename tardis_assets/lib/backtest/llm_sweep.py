@@ -19,7 +19,8 @@ from numba import njit
 from tardis_assets.lib.backtest import kernel as kn
 from tardis_assets.lib.backtest.alignment import align_signals
 from tardis_assets.lib.backtest.inputs import prepare_bars
-from tardis_assets.lib.backtest.strategies import LLMStrategyParams, llm_actions_into
+from tardis_assets.lib.backtest.params import LLMStrategyParams
+from tardis_assets.lib.backtest.strategies import llm_actions_into
 from tardis_assets.lib.backtest.sweep import SweepOutput, results_frame
 from tardis_assets.lib.backtest.sweep_plan import block_bounds, snapshot
 

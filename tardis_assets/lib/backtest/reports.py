@@ -27,7 +27,7 @@ from tardis_assets.lib.backtest.llm_sweep import llm_param_grid, llm_param_rando
 from tardis_assets.lib.backtest.metrics import MINUTES_PER_YEAR
 from tardis_assets.lib.backtest.monte_carlo import bootstrap, var_cvar
 from tardis_assets.lib.backtest.overfitting import deflated_sharpe_from_trials, pbo_cscv
-from tardis_assets.lib.backtest.strategies import DualMAParams, ExecutionParams, LLMStrategyParams
+from tardis_assets.lib.backtest.params import DualMAParams, ExecutionParams, LLMStrategyParams
 from tardis_assets.lib.backtest.sweep import (
     dual_ma_grid,
     dual_ma_random,

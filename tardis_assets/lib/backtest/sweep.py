@@ -34,11 +34,8 @@ from tardis_assets.lib.backtest import kernel as kn
 from tardis_assets.lib.backtest import segments as sg
 from tardis_assets.lib.backtest.inputs import BarArrays, prepare_bars
 from tardis_assets.lib.backtest.metrics import METRIC_NAMES, finalize_stats
-from tardis_assets.lib.backtest.strategies import (
-    ExecutionParams,
-    moving_average_into,
-    running_sum,
-)
+from tardis_assets.lib.backtest.params import ExecutionParams
+from tardis_assets.lib.backtest.strategies import moving_average_into, running_sum
 from tardis_assets.lib.backtest.sweep_lanes import dual_ma_lane, dual_ma_long_lane
 from tardis_assets.lib.backtest.sweep_plan import block_bounds, lanes, plan_chunks
 

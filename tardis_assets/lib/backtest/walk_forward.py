@@ -17,11 +17,8 @@ import polars as pl
 from tardis_assets.lib.backtest.engine import run_actions
 from tardis_assets.lib.backtest.inputs import BarArrays, prepare_bars
 from tardis_assets.lib.backtest.metrics import compute_metrics
-from tardis_assets.lib.backtest.strategies import (
-    DualMAParams,
-    ExecutionParams,
-    dual_ma_actions,
-)
+from tardis_assets.lib.backtest.params import DualMAParams, ExecutionParams
+from tardis_assets.lib.backtest.strategies import dual_ma_actions
 from tardis_assets.lib.backtest.sweep import run_sweep, top_n
 
 

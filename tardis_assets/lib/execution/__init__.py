@@ -14,36 +14,46 @@ strategy side), ``plan`` (signals -> decisions), ``funding``, ``fees``, ``ticks`
 breakdown), ``engine`` (entry points), ``reports``, ``latency_study``, ``bar_vs_tick``.
 
 Import the public API from here.
+
+Every name is imported from its module on first use (``lib/lazy.py``). The functions
+``bar_vs_tick`` and ``latency_study`` are imported from their modules of the same name: importing
+a submodule rebinds the package attribute of its name, so such a name cannot be lazy.
 """
 
-from tardis_assets.lib.execution.bar_vs_tick import (
-    GAP_SCHEMA,
-    bar_vs_tick,
-    gap_metadata,
-    params_from_rows,
-)
-from tardis_assets.lib.execution.config import ExecutionConfig
-from tardis_assets.lib.execution.engine import OrderCommand, run_execution, run_orders
-from tardis_assets.lib.execution.fees import FeeRates, FeeTable, load_fees
-from tardis_assets.lib.execution.funding import FundingSchedule, funding_schedule
-from tardis_assets.lib.execution.latency_study import (
-    LATENCY_SCHEMA,
-    MODEL_LATENCIES_MS,
-    ORDER_LATENCIES_MS,
-    latency_study,
-    latency_table,
-)
-from tardis_assets.lib.execution.outputs import (
-    EQUITY_SCHEMA,
-    FILLS_SCHEMA,
-    FUNDING_SCHEMA,
-    ORDERS_SCHEMA,
-    PNL_NAMES,
-    ExecutionResult,
-)
-from tardis_assets.lib.execution.plan import DecisionPlan, decision_plan
-from tardis_assets.lib.execution.reports import TABLE_SCHEMAS, daily_breakdown, execution_report
-from tardis_assets.lib.execution.sources import MarketData, frame_market, lake_market
+from tardis_assets.lib.lazy import lazy_exports
+
+_LAZY = {
+    "GAP_SCHEMA": "bar_vs_tick",
+    "gap_metadata": "bar_vs_tick",
+    "params_from_rows": "bar_vs_tick",
+    "ExecutionConfig": "config",
+    "OrderCommand": "engine",
+    "run_execution": "engine",
+    "run_orders": "engine",
+    "FeeRates": "fees",
+    "FeeTable": "fees",
+    "load_fees": "fees",
+    "FundingSchedule": "funding",
+    "funding_schedule": "funding",
+    "LATENCY_SCHEMA": "latency_study",
+    "MODEL_LATENCIES_MS": "config",
+    "ORDER_LATENCIES_MS": "config",
+    "latency_table": "latency_study",
+    "EQUITY_SCHEMA": "outputs",
+    "ExecutionResult": "outputs",
+    "FILLS_SCHEMA": "outputs",
+    "FUNDING_SCHEMA": "outputs",
+    "ORDERS_SCHEMA": "outputs",
+    "PNL_NAMES": "outputs",
+    "DecisionPlan": "plan",
+    "decision_plan": "plan",
+    "TABLE_SCHEMAS": "reports",
+    "daily_breakdown": "reports",
+    "execution_report": "reports",
+    "MarketData": "sources",
+    "frame_market": "sources",
+    "lake_market": "sources",
+}
 
 __all__ = [
     "EQUITY_SCHEMA",
@@ -64,7 +74,6 @@ __all__ = [
     "FundingSchedule",
     "MarketData",
     "OrderCommand",
-    "bar_vs_tick",
     "daily_breakdown",
     "decision_plan",
     "execution_report",
@@ -72,10 +81,11 @@ __all__ = [
     "funding_schedule",
     "gap_metadata",
     "lake_market",
-    "latency_study",
     "latency_table",
     "load_fees",
     "params_from_rows",
     "run_execution",
     "run_orders",
 ]
+
+__getattr__ = lazy_exports(__name__, _LAZY)

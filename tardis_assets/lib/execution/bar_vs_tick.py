@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import polars as pl
 
 from tardis_assets.lib.backtest.engine import run_llm_strategy
+from tardis_assets.lib.backtest.params import LLMStrategyParams
 from tardis_assets.lib.backtest.reports import params_hash
-from tardis_assets.lib.backtest.strategies import LLMStrategyParams
 from tardis_assets.lib.execution.config import ExecutionConfig
 from tardis_assets.lib.execution.engine import run_execution
 from tardis_assets.lib.execution.outputs import TS

@@ -14,6 +14,10 @@ STYLES = ("market", "passive")
 QUEUE_MODELS = ("risk_averse", "power", "log")
 DEPTH_SOURCES = ("auto", "incremental_book_L2", "book_snapshot_25", "book_snapshot_5", "quotes")
 US_PER_MS = 1_000
+# The latency study's default grid (``latency_study.py``): model latencies (None = each signal's
+# measured one) and order latencies, in ms.
+MODEL_LATENCIES_MS: tuple[float | None, ...] = (None, 47.0, 850.0, 2_300.0, 10_000.0)
+ORDER_LATENCIES_MS: tuple[float, ...] = (1.0, 10.0, 100.0)
 
 
 def _number(name: str, value: object) -> float:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from tardis_assets.lib.backtest.strategies import LLMStrategyParams
+from tardis_assets.lib.backtest.params import LLMStrategyParams
 from tardis_assets.lib.execution.config import ExecutionConfig
 from tardis_assets.lib.execution.kernel import (
     C_FCOLS,

@@ -15,16 +15,17 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from tardis_assets.lib.backtest.params import LLMStrategyParams
 from tardis_assets.lib.backtest.reports import AssetReport
-from tardis_assets.lib.backtest.strategies import LLMStrategyParams
 from tardis_assets.lib.execution.charts import latency_png
-from tardis_assets.lib.execution.config import ExecutionConfig
+from tardis_assets.lib.execution.config import (
+    MODEL_LATENCIES_MS,
+    ORDER_LATENCIES_MS,
+    ExecutionConfig,
+)
 from tardis_assets.lib.execution.engine import run_execution
 from tardis_assets.lib.execution.outputs import ExecutionResult
 from tardis_assets.lib.execution.sources import MarketData
-
-MODEL_LATENCIES_MS: tuple[float | None, ...] = (None, 47.0, 850.0, 2_300.0, 10_000.0)
-ORDER_LATENCIES_MS: tuple[float, ...] = (1.0, 10.0, 100.0)
 
 LATENCY_SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),

@@ -22,7 +22,8 @@ import numpy as np
 import polars as pl
 
 from tardis_assets.lib.backtest.alignment import validate_signals
-from tardis_assets.lib.backtest.strategies import LLMStrategyParams, llm_actions_into
+from tardis_assets.lib.backtest.params import LLMStrategyParams
+from tardis_assets.lib.backtest.strategies import llm_actions_into
 from tardis_assets.lib.llm.contracts import KINDS
 
 

@@ -15,8 +15,8 @@ import numpy as np
 import polars as pl
 
 from tardis_assets.lib.backtest.metrics import METRIC_NAMES
+from tardis_assets.lib.backtest.params import LLMStrategyParams
 from tardis_assets.lib.backtest.reports import AssetReport, params_hash
-from tardis_assets.lib.backtest.strategies import LLMStrategyParams
 from tardis_assets.lib.execution.charts import execution_png
 from tardis_assets.lib.execution.outputs import (
     EQUITY_SCHEMA,

@@ -4,36 +4,43 @@ Public API: build `SignalRequest`s and call `run_signals(GatewayConfig(...), req
 `Question`s and call `ask_questions` (packed calls, spend journaled in the cache); the async
 `Gateway` serves both. `OfflineServer` is the keyless stand-in: importing this package does not
 import its web server (uvicorn, starlette), which loads only when a stand-in starts.
+
+Every name is imported from its module on first use (``lib/lazy.py``). ``ping`` is imported
+from ``ping.py``: importing a submodule rebinds the package attribute of its name, so such a
+name cannot be lazy.
 """
 
-from tardis_assets.lib.llm.batch import (
-    ask_questions_batch,
-    run_batch,
-    run_questions_batch,
-    run_signals_batch,
-)
-from tardis_assets.lib.llm.contracts import (
-    KINDS,
-    STATUSES,
-    VALUE_RANGES,
-    Answer,
-    AskReport,
-    GatewayConfig,
-    GatewayReport,
-    LedgerRow,
-    ModelTotals,
-    Progress,
-    Question,
-    SignalRequest,
-    SignalResult,
-)
-from tardis_assets.lib.llm.gateway import Gateway, ask_questions, run_signals
-from tardis_assets.lib.llm.journal import JournalRow
-from tardis_assets.lib.llm.offline_faults import Faults
-from tardis_assets.lib.llm.offline_server import OfflineServer
-from tardis_assets.lib.llm.ping import PingResult, ping
-from tardis_assets.lib.llm.prompts import PROMPT_VERSION
-from tardis_assets.lib.llm.providers import PROVIDERS, default_provider
+from tardis_assets.lib.lazy import lazy_exports
+
+_LAZY = {
+    "ask_questions_batch": "batch",
+    "run_batch": "batch",
+    "run_questions_batch": "batch",
+    "run_signals_batch": "batch",
+    "Answer": "contracts",
+    "AskReport": "contracts",
+    "GatewayConfig": "contracts",
+    "GatewayReport": "contracts",
+    "KINDS": "contracts",
+    "LedgerRow": "contracts",
+    "ModelTotals": "contracts",
+    "Progress": "contracts",
+    "Question": "contracts",
+    "STATUSES": "contracts",
+    "SignalRequest": "contracts",
+    "SignalResult": "contracts",
+    "VALUE_RANGES": "contracts",
+    "Gateway": "gateway",
+    "ask_questions": "gateway",
+    "run_signals": "gateway",
+    "JournalRow": "journal",
+    "Faults": "offline_faults",
+    "OfflineServer": "offline_server",
+    "PingResult": "ping",
+    "PROMPT_VERSION": "prompts",
+    "PROVIDERS": "providers",
+    "default_provider": "providers",
+}
 
 __all__ = [
     "KINDS",
@@ -59,9 +66,10 @@ __all__ = [
     "ask_questions",
     "ask_questions_batch",
     "default_provider",
-    "ping",
     "run_batch",
     "run_questions_batch",
     "run_signals",
     "run_signals_batch",
 ]
+
+__getattr__ = lazy_exports(__name__, _LAZY)

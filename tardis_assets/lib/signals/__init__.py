@@ -5,16 +5,32 @@ entry point per (day, kind) partition; `ledger_rows(cache_path, day, kind)` rebu
 partition's ledger from the cache's journal; `estimate_range` prices a range before it runs;
 `coverage_failure` turns a run's stats into the one failure sentence. Tables: tables.py;
 prompt windows: windows.py.
+
+Every name is imported from its module on first use (``lib/lazy.py``).
 """
 
-from tardis_assets.lib.signals.assemble import STATUS_NO_NEWS, STATUS_NOT_ASKED
-from tardis_assets.lib.signals.estimate import estimate_plans, estimate_range
-from tardis_assets.lib.signals.failures import coverage_failure
-from tardis_assets.lib.signals.ledger import ledger_rows
-from tardis_assets.lib.signals.partition import MODES, SignalPartition, compute_partition
-from tardis_assets.lib.signals.planning import REASONS, KindPlan, plan_kind
-from tardis_assets.lib.signals.settings import DESIGNS, SignalSettings
-from tardis_assets.lib.signals.tables import LLM_CALLS, LLM_PARTITION_STATS, LLM_SIGNALS, TABLES
+from tardis_assets.lib.lazy import lazy_exports
+
+_LAZY = {
+    "STATUS_NOT_ASKED": "assemble",
+    "STATUS_NO_NEWS": "assemble",
+    "estimate_plans": "estimate",
+    "estimate_range": "estimate",
+    "coverage_failure": "failures",
+    "ledger_rows": "ledger",
+    "MODES": "partition",
+    "SignalPartition": "partition",
+    "compute_partition": "partition",
+    "KindPlan": "planning",
+    "REASONS": "planning",
+    "plan_kind": "planning",
+    "DESIGNS": "settings",
+    "SignalSettings": "settings",
+    "LLM_CALLS": "tables",
+    "LLM_PARTITION_STATS": "tables",
+    "LLM_SIGNALS": "tables",
+    "TABLES": "tables",
+}
 
 __all__ = [
     "DESIGNS",
@@ -36,3 +52,5 @@ __all__ = [
     "ledger_rows",
     "plan_kind",
 ]
+
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -20,29 +20,26 @@ streams).
 Days are independent given the seed, yet prices are continuous across days: each day's path is
 pinned to a daily close drawn from a coarse seeded random walk.
 
-The clock and news helpers import eagerly; the market, its kernels and the writers are imported
-on first use, so a process that only needs ``day_start_us`` (bars, news files) never loads numba.
+Every name is imported from its module on first use (``lib/lazy.py``), so a process that only
+needs ``day_start_us`` (bars, news files) never loads numba.
 
 The kernels are cached by numba (``cache=True``), which keys each cached function on its own
 source file only: after editing ``book``, ``rng`` or ``ticker`` alone, delete this package's
 ``__pycache__`` so ``simulate`` and ``csv_rows`` are recompiled with the change.
 """
 
-from importlib import import_module
-from typing import Any
-
 from tardis_assets.lib.days import day_start_us
-from tardis_assets.lib.market.synthetic.news import NewsEvent, news_frame
-from tardis_assets.lib.market.synthetic.world import (
-    ANCHOR_DAY,
-    MINUTES_PER_DAY,
-    US_PER_DAY,
-    US_PER_MINUTE,
-    activity_profile,
-    base_asset,
-)
+from tardis_assets.lib.lazy import lazy_exports
 
 _LAZY = {
+    "ANCHOR_DAY": "world",
+    "MINUTES_PER_DAY": "world",
+    "US_PER_DAY": "world",
+    "US_PER_MINUTE": "world",
+    "activity_profile": "world",
+    "base_asset": "world",
+    "NewsEvent": "news",
+    "news_frame": "news",
     "CsvFile": "writers",
     "DEFAULT_MAX_ROWS": "stream",
     "FUNDING_PERIOD_US": "ticker",
@@ -80,8 +77,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

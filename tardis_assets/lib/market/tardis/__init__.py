@@ -1,35 +1,36 @@
 """tardis.dev downloadable CSV files: schemas, discovery, validated streaming ingest, lake views,
 quality reports, top-of-book rebuild and the optional download through the tardis-dev client.
 
-Public API (the Dagster wiring codes against these names only). ``rebuild_top_of_book`` is
-imported on first use: it compiles with numba, which an ingest process does not need to load.
+Public API (the Dagster wiring codes against these names only). Every name is imported from its
+module on first use (``lib/lazy.py``): the ingest loads DuckDB and Arrow, the top-of-book rebuild
+compiles with numba, and a process that only names a file needs neither.
 """
 
-from typing import Any
+from tardis_assets.lib.lazy import lazy_exports
 
-from tardis_assets.lib.market.tardis.download import (
-    TardisDownloadError,
-    download_allowed,
-    download_day,
-)
-from tardis_assets.lib.market.tardis.errors import TardisFileError
-from tardis_assets.lib.market.tardis.ingest import (
-    IngestResult,
-    ingest_batches,
-    ingest_file,
-    read_file,
-    write_parquet,
-)
-from tardis_assets.lib.market.tardis.lake import lake_view_sql
-from tardis_assets.lib.market.tardis.naming import (
-    TardisFile,
-    find_input,
-    lake_path,
-    parse_filename,
-    tardis_filename,
-)
-from tardis_assets.lib.market.tardis.quality import QualityReport, quality_report
-from tardis_assets.lib.market.tardis.schemas import DATA_TYPES, column_names, polars_schema
+_LAZY = {
+    "rebuild_top_of_book": "book",
+    "TardisDownloadError": "download",
+    "download_allowed": "download",
+    "download_day": "download",
+    "TardisFileError": "errors",
+    "IngestResult": "ingest",
+    "ingest_batches": "ingest",
+    "ingest_file": "ingest",
+    "read_file": "ingest",
+    "write_parquet": "ingest",
+    "lake_view_sql": "lake",
+    "TardisFile": "naming",
+    "find_input": "naming",
+    "lake_path": "naming",
+    "parse_filename": "naming",
+    "tardis_filename": "naming",
+    "QualityReport": "quality",
+    "quality_report": "quality",
+    "DATA_TYPES": "schemas",
+    "column_names": "schemas",
+    "polars_schema": "schemas",
+}
 
 __all__ = [
     "DATA_TYPES",
@@ -56,9 +57,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "rebuild_top_of_book":
-        from tardis_assets.lib.market.tardis.book import rebuild_top_of_book
-
-        return rebuild_top_of_book
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

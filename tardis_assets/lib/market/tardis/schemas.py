@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 
 class Kind(Enum):
@@ -146,11 +148,13 @@ ALLOWED_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
     "options_chain": {"type": ("put", "call")},
 }
 
-_POLARS: dict[Kind, pl.DataType] = {
-    Kind.TEXT: pl.Utf8(),
-    Kind.MICROS: pl.Int64(),
-    Kind.NUMBER: pl.Float64(),
-    Kind.FLAG: pl.Boolean(),
+# The polars type of each kind, by name: the settings read ``DATA_TYPES`` in processes that never
+# build a frame, so polars is imported only by the functions below.
+_POLARS: dict[Kind, str] = {
+    Kind.TEXT: "Utf8",
+    Kind.MICROS: "Int64",
+    Kind.NUMBER: "Float64",
+    Kind.FLAG: "Boolean",
 }
 
 
@@ -173,7 +177,9 @@ def column_names(data_type: str) -> list[str]:
 
 def polars_schema(data_type: str) -> pl.Schema:
     """The exact frame schema every reader returns for ``data_type``."""
-    return pl.Schema({c.name: _POLARS[c.kind] for c in SCHEMAS[data_type]})
+    import polars as pl
+
+    return pl.Schema({c.name: getattr(pl, _POLARS[c.kind])() for c in SCHEMAS[data_type]})
 
 
 def lake_column_names(data_type: str) -> list[str]:
@@ -183,6 +189,8 @@ def lake_column_names(data_type: str) -> list[str]:
 
 def lake_schema(data_type: str) -> pl.Schema:
     """The frame schema of a lake file (published columns plus ``seq``)."""
+    import polars as pl
+
     return pl.Schema({**polars_schema(data_type), SEQ: pl.Int64()})
 
 
