@@ -15,6 +15,10 @@ worker's step already spreads over every core of the host, so 1 vs 2 workers wou
 host, not the assets. The control plane (webserver, daemon, run coordinators, PostgreSQL,
 PgBouncer, Redis) is not pinned and shares the same cores, which only makes the ratio conservative.
 
+Before either side, one small day runs in this process so that numba's on-disk cache holds
+every kernel: on a checkout that never ran them, the first side's workers would otherwise
+compile them inside their timed backfill and the second side would not.
+
 Where the time goes is printed from the event log: per asset the compute seconds, the time its
 steps waited in the broker queue for a free worker, and each worker's busy share of the wall
 time. A day is two instruments of ``--trades-per-day`` synthetic trades each (with their
@@ -47,7 +51,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from tardis_assets.defs.pipeline import materialize_days
 from tardis_assets.defs.registry import build_registry
+from tardis_assets.defs.resources import resources_from
 from tardis_assets.lib.cluster.logscan import file_texts, lock_lines
 from tardis_assets.lib.settings import load_settings
 from tardis_assets.lib.storage.digest import lake_hashes
@@ -59,6 +65,7 @@ from tardis_assets.operate.runlogs import backfill_runs, compute_log_files, even
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INSTRUMENTS = "binance-futures:BTCUSDT,binance-futures:ETHUSDT"
 DEFAULT_TRADES_PER_DAY = 5_000_000
+WARM_TRADES_PER_DAY = 20_000  # enough to reach every kernel, small enough to take seconds
 T = dg.DagsterEventType
 
 
@@ -136,23 +143,58 @@ class Plan:
     driver: str
 
 
+def side_env(root: Path, instruments: str, trades_per_day: int) -> dict[str, str]:
+    """The settings of a run under ``root``: its project file and the offline LLM stand-in."""
+    config = root / "tardis_assets.toml"
+    names = ", ".join(json.dumps(i.strip()) for i in instruments.split(",") if i.strip())
+    config.write_text(
+        f"[market]\ninstruments = [{names}]\nsynthetic_trades_per_day = {trades_per_day}\n"
+    )
+    return {
+        **settings_env(),
+        "TARDIS_CONFIG": str(config),
+        "TARDIS_LLM_PROVIDER": "offline",  # the stand-in: no key, no network, no spend
+        "TARDIS_LLM_BASE_URL": "",
+    }
+
+
+def warm_kernels(plan: Plan) -> float:
+    """Run one small day in this process first, so numba's on-disk cache holds every kernel.
+
+    Why: the kernels are compiled on first use into ``__pycache__`` next to their sources, and
+    a checkout that never ran them would have the first side's workers compile them (about a
+    minute of CPU each, inside the timed backfill) and the second side find them compiled.
+    Both sides then start from the same warm cache, as a cluster does after its first day.
+    Returns the seconds it took.
+    """
+    root = Path(tempfile.mkdtemp(prefix="scale-out-warm-"))
+    started = time.monotonic()
+    try:
+        env = side_env(root, plan.instruments, WARM_TRADES_PER_DAY)
+        settings = load_settings(env={**env, "TARDIS_DATA_DIR": str(root / "data")}, cwd=root)
+        (root / "home").mkdir()
+        with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
+            materialize_days(
+                build_registry(settings),
+                plan.days[:1],
+                resources_from(settings),
+                instance,
+                report=lambda _: None,
+                log_level="WARNING",
+                ranges=False,
+            )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return time.monotonic() - started
+
+
 def run_side(workers: int, plan: Plan, llm_cache: Path, seeded: bool) -> Side:
     """One cluster, one backfill. ``seeded``: start from the LLM answers in ``llm_cache``
     (they carry the measured latencies that decide when signals became available, hence the
     backtests); else start empty, pay, and leave the answers in ``llm_cache``."""
     root = Path(tempfile.mkdtemp(prefix=f"scale-out-{workers}w-"))
     pg_dir = Path(tempfile.mkdtemp(prefix="scale-out-pg-"))
-    config = root / "tardis_assets.toml"
-    names = ", ".join(json.dumps(i.strip()) for i in plan.instruments.split(",") if i.strip())
-    config.write_text(
-        f"[market]\ninstruments = [{names}]\nsynthetic_trades_per_day = {plan.trades_per_day}\n"
-    )
-    env = {
-        **settings_env(),
-        "TARDIS_CONFIG": str(config),
-        "TARDIS_LLM_PROVIDER": "offline",  # the stand-in: no key, no network, no spend
-        "TARDIS_LLM_BASE_URL": "",
-    }
+    env = side_env(root, plan.instruments, plan.trades_per_day)
     cluster = LocalCluster(
         root=root / "cluster",
         data_dir=root / "data",
@@ -268,6 +310,7 @@ def main() -> None:
         f"{args.trades_per_day:,} synthetic trades per instrument-day, "
         f"CPUs per worker {args.cpus_per_worker or 'all (not pinned)'}, driver {args.driver}"
     )
+    print(f"numba kernels compiled or found in their cache in {warm_kernels(plan):.1f} s")
     answers = Path(tempfile.mkdtemp(prefix="scale-out-llm-")) / "cache.sqlite"
     # The wide side pays for the LLM answers; the 1-worker side reads them from a copy of its
     # cache (no HTTP), which makes the 1-worker time, and so the ratio, conservative.
