@@ -30,13 +30,14 @@ fails if those names move.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import subprocess
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
+from dagster._core.errors import DagsterLaunchFailedError
 from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, RunLauncher, WorkerStatus
 from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
@@ -100,10 +101,15 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
     ) -> PreforkRunLauncher:
         return cls(inst_data=inst_data, preload=config_value.get("preload", PRELOAD))
 
-    def _start(self, command: Sequence[str], executable: str) -> int:
+    def start_process(self, run_id: str, command: Sequence[str], executable: str) -> int:
+        """Fork ``command`` from its interpreter's fork server (started on first use); the pid."""
         split = split_command(command, executable)
-        if split is None:  # an entry point that is not ``python -m``: start it plainly
-            return subprocess.Popen(list(command), start_new_session=True).pid
+        if split is None:
+            raise DagsterLaunchFailedError(
+                f"run {run_id}: its code location's entry point {command[0]!r} is neither the "
+                "dagster command nor `python -m`, and only those can be forked; give that "
+                "location Dagster's DefaultRunLauncher (remove run_launcher from dagster.yaml)"
+            )
         executable, module, argv = split
         server = self._servers.setdefault(executable, ForkServer(self.preload, executable))
         return server.fork(module, argv)
@@ -118,7 +124,7 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
         command = ExecuteRunArgs(
             job_origin=origin, run_id=run.run_id, instance_ref=self._instance.get_ref()
         ).get_command_args()
-        pid = self._start(command, origin.executable_path)
+        pid = self.start_process(run.run_id, command, origin.executable_path)
         self._instance.add_run_tags(run.run_id, {WORKER_TAG: worker_id(pid)})
 
     def terminate(self, run_id: str) -> bool:
@@ -132,7 +138,8 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
             )
             return False
         self._instance.report_run_canceling(run)
-        os.kill(int(tag.partition(":")[0]), signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile: nothing to stop
+            os.kill(int(tag.partition(":")[0]), signal.SIGTERM)
         return True
 
     @property
