@@ -69,10 +69,14 @@ def worker_id(pid: int) -> str:
     return f"{pid}:{start_time(pid) or ''}"
 
 
+def worker_pid(tag: str) -> int:
+    """The pid in a ``worker_id`` tag."""
+    return int(tag.partition(":")[0])
+
+
 def worker_alive(tag: str) -> bool:
     """Whether the process ``tag`` names still runs (same pid, same start time)."""
-    pid_text, _, started = tag.partition(":")
-    pid = int(pid_text)
+    pid, started = worker_pid(tag), tag.partition(":")[2]
     return alive(pid) and (not started or start_time(pid) == started)
 
 
@@ -139,7 +143,7 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
             return False
         self._instance.report_run_canceling(run)
         with contextlib.suppress(ProcessLookupError):  # it ended meanwhile: nothing to stop
-            os.kill(int(tag.partition(":")[0]), signal.SIGTERM)
+            os.kill(worker_pid(tag), signal.SIGTERM)
         return True
 
     @property
@@ -154,7 +158,7 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
             return CheckRunHealthResult(WorkerStatus.RUNNING, run_worker_id=tag)
         return CheckRunHealthResult(
             WorkerStatus.FAILED,
-            f"the run's process (pid {tag.partition(':')[0]}) ended without ending the run",
+            f"the run's process (pid {worker_pid(tag)}) ended without ending the run",
             run_worker_id=tag,
         )
 

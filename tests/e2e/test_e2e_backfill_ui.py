@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_kit import REPO, dev_server
 
 from tardis_assets.defs.registry import Registry, build_registry
 from tardis_assets.lib.settings import load_settings
@@ -36,11 +37,9 @@ from tardis_assets.operate.backfill import (
 from tardis_assets.operate.devserver import DevServer
 from tardis_assets.operate.direct import DIRECT_TAG, PRIORITY_TAG, RANGE_END_TAG, RANGE_START_TAG
 from tardis_assets.operate.graphql import DagsterGraphQL, RunInfo
-from tardis_assets.operate.proctree import alive
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
 LOCATION = Path(__file__).with_name("e2e_small_location.py")
 DAYS = ("2025-03-01", "2025-03-02")
 KINDS = ("sentiment", "pattern", "risk")
@@ -87,31 +86,10 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(root: Path) -> Iterator[DevServer]:
-    workspace = root / "workspace.yaml"
-    workspace.write_text(
-        "load_from:\n"
-        "  - python_file:\n"
-        f"      relative_path: {LOCATION}\n"
-        f"      working_directory: {REPO}\n"
-        "      location_name: tardis_assets\n"
-    )
-    dev = DevServer(
-        dagster_home=root / "dagster_home",
-        data_dir=root / "data",
-        workspace=workspace,
-        dagster_yaml=REPO / "dagster.yaml",
-        cwd=root,
-        # The offline stand-in whatever keys the environment holds: no network, no spend.
-        extra_env={"TARDIS_LLM_PROVIDER": "offline", "TARDIS_LLM_BASE_URL": ""},
-    )
-    dev.start()
-    try:
+    # The offline stand-in whatever keys the environment holds: no network, no spend.
+    offline = {"TARDIS_LLM_PROVIDER": "offline", "TARDIS_LLM_BASE_URL": ""}
+    with dev_server(root, LOCATION, "tardis_assets", REPO / "dagster.yaml", offline) as dev:
         yield dev
-    finally:
-        started = list(dev.known_pids)
-        dev.stop()
-        left = [pid for pid in started if alive(pid)]
-        assert not left, f"dagster dev processes still running after stop: {left}"
 
 
 @pytest.fixture(scope="module")

@@ -21,16 +21,16 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
+from e2e_kit import REPO, dev_server
 
 from tardis_assets.lib.cluster import forkserver
 from tardis_assets.operate.devserver import DevServer
 from tardis_assets.operate.graphql import FINISHED_RUN, DagsterGraphQL, RunInfo
 from tardis_assets.operate.proctree import alive
-from tardis_assets.operate.run_launcher import WORKER_TAG, PreforkRunLauncher
+from tardis_assets.operate.run_launcher import WORKER_TAG, PreforkRunLauncher, worker_pid
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
 LOCATION = Path(__file__).with_name("e2e_prefork_location.py")
 TEST_TAG = "tardis/prefork_test"
 MONITOR_POLL_S = 2
@@ -56,28 +56,8 @@ def instance_yaml() -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     root = tmp_path_factory.mktemp("prefork")
     (root / "dagster.yaml").write_text(instance_yaml())
-    workspace = root / "workspace.yaml"
-    workspace.write_text(
-        "load_from:\n"
-        "  - python_file:\n"
-        f"      relative_path: {LOCATION}\n"
-        f"      working_directory: {REPO}\n"
-        "      location_name: prefork\n"
-    )
-    dev = DevServer(
-        dagster_home=root / "dagster_home",
-        data_dir=root / "data",
-        workspace=workspace,
-        dagster_yaml=root / "dagster.yaml",
-        cwd=root,
-    )
-    dev.start()
-    try:
+    with dev_server(root, LOCATION, "prefork", root / "dagster.yaml") as dev:
         yield dev
-    finally:
-        started = list(dev.known_pids)
-        dev.stop()
-        assert not [pid for pid in started if alive(pid)]
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +86,7 @@ def wait_run(client: DagsterGraphQL, value: str, until) -> RunInfo:
 def started_worker(client: DagsterGraphQL, value: str) -> int:
     """The pid of a started run's process, from the launcher's tag."""
     run = wait_run(client, value, lambda r: r.status == "STARTED" and WORKER_TAG in r.tags)
-    return int(run.tags[WORKER_TAG].partition(":")[0])
+    return worker_pid(run.tags[WORKER_TAG])
 
 
 def test_a_run_is_forked_from_the_fork_server(server: DevServer, client: DagsterGraphQL) -> None:
@@ -115,7 +95,7 @@ def test_a_run_is_forked_from_the_fork_server(server: DevServer, client: Dagster
     assert run.status == "SUCCESS", run
     record = json.loads((server.data_dir / "whoami.json").read_text())
     # The in-process executor: the asset ran in the run's own process, the one the tag names.
-    assert run.tags[WORKER_TAG].partition(":")[0] == str(record["pid"])
+    assert worker_pid(run.tags[WORKER_TAG]) == record["pid"]
     assert record["parent_cmdline"][1:3] == ["-m", forkserver.__name__], record
     assert "dagster._cli" in record["parent_cmdline"]
 
