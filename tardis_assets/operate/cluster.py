@@ -34,7 +34,14 @@ from tardis_assets.lib.errors import OperationError
 from tardis_assets.operate.devserver import DevServer, DevServerError
 from tardis_assets.operate.pgbouncer import PgBouncer
 from tardis_assets.operate.postgres import PostgresServer
-from tardis_assets.operate.proctree import ProcessTree, alive, start_time, stop_known, tree_of
+from tardis_assets.operate.proctree import (
+    ProcessTree,
+    alive,
+    same_process,
+    start_time,
+    stop_known,
+    tree_of,
+)
 from tardis_assets.operate.redis import RedisServer
 from tardis_assets.operate.workers import CeleryWorker, worker_env
 
@@ -234,11 +241,7 @@ def read_state(root: Path) -> dict | None:
 
 def running(state: dict) -> list[str]:
     """Names of the recorded services still running as the same process."""
-    return [
-        s["name"]
-        for s in state["services"]
-        if alive(s["pid"]) and start_time(s["pid"]) == s["start"]
-    ]
+    return [s["name"] for s in state["services"] if same_process(s["pid"], s["start"])]
 
 
 def stop_recorded(root: Path) -> list[str]:
@@ -252,7 +255,7 @@ def stop_recorded(root: Path) -> list[str]:
     stopped = []
     for service in reversed(state["services"]):
         pid, started = service["pid"], service["start"]
-        if not (alive(pid) and start_time(pid) == started):
+        if not same_process(pid, started):
             continue
         known = tree_of(pid)
         if service["name"] == "postgres":

@@ -78,6 +78,12 @@ def start_time(pid: int) -> str | None:
     return fields[19] if fields is not None else None
 
 
+def same_process(pid: int, started: str | None) -> bool:
+    """True while ``pid`` runs as the process first seen with kernel start time ``started``: a
+    pid reused since, or one whose start time was never seen (``None``), is not it."""
+    return alive(pid) and start_time(pid) == started
+
+
 def _signal(pids: list[int], sig: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
@@ -139,7 +145,7 @@ class ProcessTree:
 
 
 def _live(known: dict[int, str | None]) -> list[int]:
-    return [p for p, started in known.items() if alive(p) and start_time(p) == started]
+    return [p for p, started in known.items() if same_process(p, started)]
 
 
 def _wait_gone(known: dict[int, str | None], timeout_s: float, on_poll: Callable[[], None]) -> None:

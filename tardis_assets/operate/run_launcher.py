@@ -43,7 +43,7 @@ from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
 from tardis_assets.lib.cluster.forkserver import ForkServer
-from tardis_assets.operate.proctree import alive, start_time
+from tardis_assets.operate.proctree import same_process, start_time
 
 DAGSTER_SCRIPT = "dagster"  # the console script and the module it runs
 WORKER_TAG = "tardis/run_worker"  # "<pid>:<kernel start time>" of the run's process
@@ -75,9 +75,10 @@ def worker_pid(tag: str) -> int:
 
 
 def worker_alive(tag: str) -> bool:
-    """Whether the process ``tag`` names still runs (same pid, same start time)."""
-    pid, started = worker_pid(tag), tag.partition(":")[2]
-    return alive(pid) and (not started or start_time(pid) == started)
+    """Whether the process ``tag`` names still runs (same pid, same start time; a tag without a
+    start time names a process that had ended before it was tagged)."""
+    pid, _, started = tag.partition(":")
+    return same_process(int(pid), started or None)
 
 
 class PreforkRunLauncher(RunLauncher, ConfigurableClass):

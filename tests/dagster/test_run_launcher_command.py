@@ -53,6 +53,8 @@ def test_worker_tag_names_one_process() -> None:
     pid = os.getpid()
     # The same pid with another start time is another process (the pid was reused).
     assert not worker_alive(f"{pid}:1")
+    # A process already gone when it was tagged has no start time: a live pid is not it.
+    assert not worker_alive(f"{pid}:")
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     tag = worker_id(child.pid)
     child.wait()
