@@ -103,17 +103,10 @@ def test_a_run_is_forked_from_the_fork_server(server: DevServer, client: Dagster
 def test_terminate_cancels_the_run(server: DevServer, client: DagsterGraphQL) -> None:
     run_id, value = launch(client, "sleeper")
     pid = started_worker(client, value)
-    os.environ["DAGSTER_HOME"], home = str(server.dagster_home), os.environ.get("DAGSTER_HOME")
-    try:
-        with dg.DagsterInstance.get() as instance:
-            launcher = instance.run_launcher
-            assert isinstance(launcher, PreforkRunLauncher)
-            assert launcher.terminate(run_id)
-    finally:
-        if home is None:
-            del os.environ["DAGSTER_HOME"]
-        else:
-            os.environ["DAGSTER_HOME"] = home
+    with dg.DagsterInstance.from_config(str(server.dagster_home)) as instance:
+        launcher = instance.run_launcher
+        assert isinstance(launcher, PreforkRunLauncher)
+        assert launcher.terminate(run_id)
     run = wait_run(client, value, lambda r: r.status in FINISHED_RUN)
     assert run.status == "CANCELED", run
     deadline = time.monotonic() + 30

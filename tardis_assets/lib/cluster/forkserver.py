@@ -151,7 +151,6 @@ class ForkServer:
 
     preload: tuple[str, ...]
     executable: str = sys.executable
-    env: dict[str, str] | None = None
     cwd: str | None = None
     process: subprocess.Popen | None = field(default=None, init=False)
     lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -162,7 +161,6 @@ class ForkServer:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env=self.env,
             cwd=self.cwd,
         )
         answer = self._answer(process)
